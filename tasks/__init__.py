@@ -1,0 +1,1 @@
+"""Task packages built on the zoo: classification, detection, time-series forecasting."""

@@ -1,0 +1,52 @@
+#!/usr/bin/env python
+"""Evaluate a checkpoint with the config's test dataloader and metrics.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...] [--out metrics.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import tasks.common  # noqa: E402,F401
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Test a checkpoint")
+    parser.add_argument("config")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--work-dir")
+    parser.add_argument("--out", help="write the metrics as JSON to this file")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction)
+    parser.add_argument("--launcher", choices=["none", "pytorch"], default="none")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    for path, what in ((args.config, "config file"), (args.checkpoint, "checkpoint")):
+        if not Path(path).is_file():
+            raise SystemExit(f"{what} not found: {path}")
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
+    cfg.load_from, cfg.resume = args.checkpoint, False
+    metrics = Runner.from_cfg(cfg).test()
+    if args.out:
+        Path(args.out).write_text(json.dumps(metrics, indent=2, default=float))
+    print(json.dumps(metrics, indent=2, default=float))
+    return metrics
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+#!/usr/bin/env python
+"""Train any task from an mmengine config.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]] [--cfg-options k=v ...]
+    torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch
+
+``--resume`` alone resumes from the newest checkpoint in the work dir; with a path, from that checkpoint.
+Checkpoints load under torch's safe loading (see tasks/common/checkpoint.py).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+import tasks.common  # noqa: E402,F401  (registers SafeCheckpointHook)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Train a model from an mmengine config")
+    parser.add_argument("config", help="config file path")
+    parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
+    parser.add_argument("--resume", nargs="?", const="auto", default=None,
+                        help="resume from the newest checkpoint in the work dir, or from the given checkpoint")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, help="override config keys, key=value")
+    parser.add_argument("--launcher", choices=["none", "pytorch"], default="none", help="job launcher")
+    parser.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> Config:
+    if not Path(args.config).is_file():
+        raise SystemExit(f"config file not found: {args.config}")
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume:
+        if not Path(args.resume).is_file():
+            raise SystemExit(f"checkpoint to resume from not found: {args.resume}")
+        cfg.resume, cfg.load_from = True, args.resume
+    hooks = list(cfg.get("custom_hooks") or [])
+    if not any(h.get("type") == "SafeCheckpointHook" for h in hooks):
+        hooks.append(dict(type="SafeCheckpointHook"))
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+def main(argv=None) -> Runner:
+    runner = Runner.from_cfg(build_config(parse_args(argv)))
+    runner.train()
+    return runner
+
+
+if __name__ == "__main__":
+    main()

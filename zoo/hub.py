@@ -1,0 +1,127 @@
+"""Weights on disk and on the Hugging Face Hub: ``model.safetensors`` + ``config.json``. No pickle, ever.
+
+``config.json`` holds ``{"architecture": <registered variant>, "model_args": {...}, "pretrained_cfg": {...}}``
+plus any ``metrics`` a training run recorded. The same pair is what ``save_pretrained`` writes, what a Hub
+repository holds and what ``load`` reads from a folder, a repo id or the local Hub cache.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+
+import torch
+from torch import nn
+
+from .registry import create, get_pretrained_cfg, is_model
+
+__all__ = ["save_pretrained", "load", "load_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+
+
+def save_pretrained(model: nn.Module, folder: Union[str, Path], metrics: Optional[Dict[str, Any]] = None,
+                    model_card: Optional[str] = None) -> Path:
+    """Write ``model.safetensors`` + ``config.json`` (+ ``README.md`` if a model card is given) to ``folder``."""
+    from safetensors.torch import save_file
+
+    variant = getattr(model, "variant", None)
+    if variant is None or not hasattr(model, "init_args"):
+        raise ValueError("save_pretrained needs a model built by zoo.create or zoo.load (it records its variant)")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt", "architecture": variant})
+    config = {"architecture": variant, "model_args": model.init_args,
+              "pretrained_cfg": model.pretrained_cfg.to_dict()}
+    if metrics:
+        config["metrics"] = metrics
+    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
+    if model_card:
+        (folder / "README.md").write_text(model_card)
+    return folder
+
+
+def _read_config(path: Path) -> Dict[str, Any]:
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(config, dict) or "architecture" not in config or "model_args" not in config:
+        raise ValueError(f"{path} is not a smixer-zoo config: it needs 'architecture' and 'model_args'")
+    return config
+
+
+def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides: Any) -> nn.Module:
+    """Build the model described by ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    folder = Path(folder)
+    for name in (CONFIG_NAME, WEIGHTS_NAME):
+        if not (folder / name).is_file():
+            raise FileNotFoundError(f"{folder} has no {name}; a smixer-zoo checkpoint folder holds {CONFIG_NAME} "
+                                    f"and {WEIGHTS_NAME} (written by zoo.save_pretrained)")
+    config = _read_config(folder / CONFIG_NAME)
+    if not is_model(config["architecture"]):
+        raise ValueError(f"{folder / CONFIG_NAME} names unknown architecture {config['architecture']!r}")
+    model = create(config["architecture"], **{**config["model_args"], **overrides})
+    try:
+        state = load_file(str(folder / WEIGHTS_NAME), device=map_location)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{folder / WEIGHTS_NAME} is not a readable safetensors file (corrupt or truncated?): "
+                         f"{err}") from None
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{folder / WEIGHTS_NAME} does not match {config['architecture']}: missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]}")
+    if "metrics" in config:
+        model.metrics = config["metrics"]
+    return model
+
+
+def _hub_folder(repo_id: str, revision: Optional[str] = None) -> Path:
+    """Download (or find in the local Hub cache) the two files of ``repo_id``; a one-line error if impossible."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        paths = [hf_hub_download(repo_id, name, revision=revision) for name in (CONFIG_NAME, WEIGHTS_NAME)]
+    except LocalEntryNotFoundError:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+        hint = ("HF_HUB_OFFLINE is set: download it once online (`huggingface-cli download " + repo_id + "`) or "
+                "pass a local folder" if offline else "the Hub could not be reached: check the network, or pass "
+                "a local folder written by zoo.save_pretrained")
+        raise FileNotFoundError(f"weights {repo_id!r} are not in the local Hugging Face cache; {hint}") from None
+    except (RepositoryNotFoundError, HfHubHTTPError) as err:
+        raise FileNotFoundError(f"cannot fetch {repo_id!r} from the Hugging Face Hub: {type(err).__name__}; "
+                                f"pass pretrained=False for random weights or a local folder") from None
+    return Path(paths[0]).parent
+
+
+def load(name_or_path: Union[str, Path], pretrained: bool = True, revision: Optional[str] = None,
+         **overrides: Any) -> nn.Module:
+    """Load a model from a local folder, a registered variant name, or a Hub repo id (``org/name``).
+
+    - a folder: ``config.json`` + ``model.safetensors`` (``pretrained`` is ignored);
+    - a variant (``"stmixer-8-768-dstsp"``): its weights from ``pretrained_cfg.hf_hub_id``, or random weights
+      with ``pretrained=False``;
+    - ``org/name``: a Hub repository in the same format.
+    """
+    path = Path(name_or_path)
+    if path.is_dir():
+        return load_folder(path, **overrides)
+    name = str(name_or_path)
+    if is_model(name):
+        if not pretrained:
+            return create(name, **overrides)
+        repo_id = get_pretrained_cfg(name).hf_hub_id
+        if repo_id is None:
+            raise ValueError(f"{name} has no published weights; use pretrained=False")
+        return load_folder(_hub_folder(repo_id, revision), **overrides)
+    if name.count("/") == 1 and not path.exists():
+        return load_folder(_hub_folder(name, revision), **overrides)
+    raise FileNotFoundError(f"{name!r} is neither a folder, a registered model (zoo.list_models()) nor a Hub repo "
+                            f"id 'org/name'")

@@ -1,0 +1,124 @@
+"""Building blocks shared by every model: neuron factory, Linear+BN, Conv+BN, spiking patch splitting.
+
+Layout conventions (used everywhere in the zoo):
+- images and event frames: ``[T, B, C, H, W]`` (time first), static images ``[B, C, H, W]``;
+- tokens: ``[T, B, N, C]`` (time first, channels last, so every Linear is one GEMM over ``T*B*N`` rows).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .neurons import ILIF, LIF
+
+__all__ = ["make_neuron", "take_steps", "LinearBN", "ConvBN", "SpikingPatchSplitting", "NEURONS"]
+
+NEURONS: Dict[str, Callable[..., nn.Module]] = {"lif": LIF, "ilif": ILIF}
+
+
+def make_neuron(kind: str = "lif", **kwargs: Any) -> nn.Module:
+    """Build a multi-step neuron by name (``lif`` or ``ilif``) with its keyword arguments."""
+    if kind not in NEURONS:
+        raise ValueError(f"unknown neuron {kind!r}; choose one of {sorted(NEURONS)}")
+    return NEURONS[kind](**kwargs)
+
+
+class LinearBN(nn.Module):
+    """Linear over channels followed by BatchNorm over channels. ``[*, C_in]`` -> ``[*, C_out]``.
+
+    Equivalent to the reference code's ``Conv1d(k=1) + BatchNorm1d`` on ``[T*B, C, N]``, in channel-last layout.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.bn = nn.BatchNorm1d(out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.linear(x)
+        return self.bn(y.reshape(-1, y.shape[-1])).view(y.shape)
+
+
+class ConvBN(nn.Module):
+    """Conv2d + BatchNorm2d applied to every time step. ``[T, B, C, H, W]`` -> ``[T, B, C', H', W']``.
+
+    A 4-D input ``[B, C, H, W]`` is computed once (used for static images: identical at every step).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: Optional[int] = None, bias: bool = False) -> None:
+        super().__init__()
+        padding = kernel_size // 2 if padding is None else padding
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
+        self.bn = nn.BatchNorm2d(out_channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 4:
+            return self.bn(self.conv(x))
+        y = self.bn(self.conv(x.flatten(0, 1)))
+        return y.unflatten(0, x.shape[:2])
+
+
+def _stem_strides(downsample: int) -> Tuple[int, ...]:
+    if downsample == 16:
+        return (1, 2, 2, 2, 2)
+    if downsample == 4:
+        return (1, 1, 1, 2, 2)
+    raise ValueError(f"patch splitting supports 4x or 16x downsampling, got {downsample}")
+
+
+class SpikingPatchSplitting(nn.Module):
+    """STMixer's spiking patch splitting ("SPS v2").
+
+    Main path: 3x3 Conv-BN-neuron with widths C/8, C/4, C/2, C, then Conv-BN to 7C/8 (no neuron); strides
+    (1,2,2,2,2) for 16x or (1,1,1,2,2) for 4x downsampling. Shortcut: Conv(k = s = downsampling)-BN from the input
+    to C/8 channels. Both are concatenated to C channels and flattened to tokens.
+
+    Input: static ``[B, C_in, H, W]`` (repeated over ``time_steps``, first conv and shortcut computed once) or
+    event frames ``[T, B, C_in, H, W]``. Output: ``[T, B, N, C]`` real-valued tokens, N = (H/s) * (W/s).
+
+    ``step_pruner`` (optional, DSTSP "inside stem" placement) is called after main-path layer
+    ``step_pruner_after`` with the pre-activation ``[T, B, C, H, W]``; it returns the kept steps and their index
+    ``[T', B]`` (``None`` when nothing was pruned), and the shortcut keeps the same steps.
+    """
+
+    def __init__(self, in_channels: int, embed_dim: int, downsample: int = 16, neuron: str = "lif",
+                 neuron_kwargs: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__()
+        if embed_dim % 8:
+            raise ValueError(f"embed_dim must be a multiple of 8 for patch splitting, got {embed_dim}")
+        self.downsample = downsample
+        widths = [embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim, embed_dim * 7 // 8]
+        strides = _stem_strides(downsample)
+        chans = [in_channels] + widths
+        self.convs = nn.ModuleList(ConvBN(chans[i], chans[i + 1], 3, strides[i]) for i in range(5))
+        self.neurons = nn.ModuleList(make_neuron(neuron, **(neuron_kwargs or {})) for _ in range(4))
+        self.shortcut = ConvBN(in_channels, embed_dim // 8, downsample, downsample, padding=0)
+        self.step_pruner: Optional[Callable[[Tensor], Tuple[Tensor, Tensor]]] = None
+        self.step_pruner_after = 0
+
+    def forward(self, x: Tensor, time_steps: int) -> Tuple[Tensor, Optional[Tensor]]:
+        """Returns tokens ``[T', B, N, C]`` and the kept-step index ``[T', B]`` if steps were pruned here."""
+        static = x.dim() == 4
+        step_index: Optional[Tensor] = None
+        y = self.convs[0](x)
+        short = self.shortcut(x)
+        if static:
+            y = y.unsqueeze(0).expand(time_steps, *y.shape)
+            short = short.unsqueeze(0).expand(time_steps, *short.shape)
+        for i in range(1, 5):
+            if self.step_pruner is not None and i - 1 == self.step_pruner_after:
+                y, step_index = self.step_pruner(y)
+                if step_index is not None:
+                    short = take_steps(short, step_index)
+            y = self.convs[i](self.neurons[i - 1](y))
+        y = torch.cat([y, short], dim=2)  # [T, B, C, H', W']
+        return y.flatten(3).transpose(2, 3), step_index
+
+
+def take_steps(x: Tensor, step_index: Tensor) -> Tensor:
+    """Select per-sample time steps: ``x`` ``[T, B, *]``, ``step_index`` ``[T', B]`` -> ``[T', B, *]``."""
+    batch = torch.arange(x.shape[1], device=x.device)
+    return x[step_index, batch]

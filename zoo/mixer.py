@@ -1,0 +1,171 @@
+"""Spiking-token Mixer, Spikformer self-attention, spiking MLP and the encoder block (paper §3.1, Eq. 1-3).
+
+All modules work on the real-valued residual stream ``[T, B, N, C]``; every branch starts with a spiking
+neuron, so every linear layer inside a branch sees spikes. Blocks take the DSTSP token index
+``[T, B, N']`` (or ``None``) so that the token mixer can use the right ``W_M'``.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import torch
+from torch import Tensor, nn
+
+from .layers import LinearBN, make_neuron
+
+__all__ = ["TokenMixing", "AttentionProduct", "SpikingTokenMixer", "SpikingSelfAttention", "SpikingMLP",
+           "EncoderBlock"]
+
+
+class TokenMixing(nn.Module):
+    """Per-head learnable N x N token-mixing matrix ``W_M`` (Eq. 3), shared over time steps and samples.
+
+    Channels are split into ``num_heads`` contiguous groups; head h mixes its channels' tokens with ``W[h]``
+    (``y[m] = sum_n W[h, m, n] x[n]``), all heads in one batched contraction.
+
+    ``weight_mode`` (the paper's W_M' strategies under spatial pruning, §3.3):
+    - ``static``: the parameter is ``[h, N', N']`` for ``N' = kept_tokens`` and is applied to the kept tokens as
+      they come (by rank or raster order, see ``DSTSPConfig.order``). This is what makes "+DSTSP" models smaller.
+    - ``random``: full ``[h, N, N]``; in training a random set of N' shared row/column indices per call; at
+      inference the full matrix, cropped at the kept tokens' positions when tokens are pruned.
+    - ``crop``: full ``[h, N, N]`` cropped at the kept tokens' positions, per sample and step:
+      ``y = (W @ scatter(x))[kept]``, which equals ``W[kept][:, kept] @ x`` because pruned positions carry zeros.
+
+    Shapes: ``x`` ``[T, B, N_in, C]``, ``token_index`` ``[T, B, N_in]`` or ``None`` -> ``[T, B, N_in, C]``.
+    """
+
+    def __init__(self, num_tokens: int, num_heads: int, weight_mode: str = "static",
+                 kept_tokens: Optional[int] = None) -> None:
+        super().__init__()
+        self.num_tokens, self.num_heads, self.weight_mode = num_tokens, num_heads, weight_mode
+        size = kept_tokens if (weight_mode == "static" and kept_tokens) else num_tokens
+        self.weight = nn.Parameter(torch.empty(num_heads, size, size))
+        nn.init.normal_(self.weight, std=(2.0 / size) ** 0.5)  # kaiming normal, fan_out = N
+
+    @property
+    def matrix_size(self) -> int:
+        return self.weight.shape[-1]
+
+    def _mix(self, weight: Tensor, x: Tensor) -> Tensor:
+        t, b, n, c = x.shape
+        y = torch.einsum("hmn,tbnhd->tbmhd", weight, x.view(t, b, n, self.num_heads, c // self.num_heads))
+        return y.reshape(t, b, weight.shape[-2], c)
+
+    def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
+        n = x.shape[2]
+        if n == self.matrix_size and (token_index is None or self.weight_mode == "static"):
+            return self._mix(self.weight, x)
+        if self.weight_mode == "random" and self.training and n < self.matrix_size:
+            rows = torch.randperm(self.matrix_size, device=x.device)[:n]
+            return self._mix(self.weight[:, rows][:, :, rows], x)
+        if token_index is not None and self.matrix_size == self.num_tokens:
+            full = x.new_zeros(*x.shape[:2], self.num_tokens, x.shape[-1])
+            full.scatter_(2, token_index.unsqueeze(-1).expand_as(x), x)
+            mixed = self._mix(self.weight, full)
+            return mixed.gather(2, token_index.unsqueeze(-1).expand_as(x))
+        raise ValueError(f"token mixer ({self.weight_mode}, {self.matrix_size}x{self.matrix_size}) cannot mix {n} "
+                         f"tokens" + ("" if token_index is not None else " without a token index"))
+
+    def extra_repr(self) -> str:
+        return f"heads={self.num_heads}, size={self.matrix_size}, tokens={self.num_tokens}, mode={self.weight_mode}"
+
+
+class SpikingTokenMixer(nn.Module):
+    """SN -> Linear-BN -> SN -> W_M -> SN -> Linear-BN (STMixer). ``[T, B, N, C]`` -> ``[T, B, N, C]``."""
+
+    def __init__(self, dim: int, num_tokens: int, num_heads: int, neuron: str = "lif",
+                 neuron_kwargs: Optional[Dict[str, Any]] = None, weight_mode: str = "static",
+                 kept_tokens: Optional[int] = None) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
+        nk = neuron_kwargs or {}
+        self.sn_in, self.sn_mix, self.sn_out = (make_neuron(neuron, **nk) for _ in range(3))
+        self.proj_in = LinearBN(dim, dim)
+        self.mixing = TokenMixing(num_tokens, num_heads, weight_mode, kept_tokens)
+        self.proj_out = LinearBN(dim, dim)
+
+    def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
+        x = self.sn_mix(self.proj_in(self.sn_in(x)))
+        return self.proj_out(self.sn_out(self.mixing(x, token_index)))
+
+
+class AttentionProduct(nn.Module):
+    """``Q (K^T V) * scale`` per head: ``q, k, v`` ``[T, B, h, N, d]`` -> ``[T, B, h, N, d]`` (a module so that op
+    counting sees the spike-matrix products)."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        return q @ (k.transpose(-1, -2) @ v) * self.scale
+
+
+class SpikingSelfAttention(nn.Module):
+    """Spikformer SSA (Eq. 1-2): ``SN(Q K^T V * s)`` with Q, K, V = SN(Linear-BN(SN(x))), then Linear-BN.
+
+    Computed as ``Q (K^T V)`` (cost linear in N). ``[T, B, N, C]`` -> ``[T, B, N, C]``; pruned tokens simply
+    shorten N, so ``token_index`` is accepted and unused.
+    """
+
+    def __init__(self, dim: int, num_heads: int, neuron: str = "lif",
+                 neuron_kwargs: Optional[Dict[str, Any]] = None, scale: float = 0.125,
+                 attn_threshold: float = 0.5) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
+        nk = neuron_kwargs or {}
+        self.num_heads = num_heads
+        self.product = AttentionProduct(scale)
+        self.sn_in, self.sn_q, self.sn_k, self.sn_v = (make_neuron(neuron, **nk) for _ in range(4))
+        attn_kwargs = dict(nk, v_threshold=attn_threshold) if neuron == "lif" else nk
+        self.sn_attn = make_neuron(neuron, **attn_kwargs)
+        self.q, self.k, self.v = LinearBN(dim, dim), LinearBN(dim, dim), LinearBN(dim, dim)
+        self.proj_out = LinearBN(dim, dim)
+
+    def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
+        t, b, n, c = x.shape
+        s = self.sn_in(x)
+        heads = lambda y: y.view(t, b, n, self.num_heads, c // self.num_heads).transpose(2, 3)  # [T,B,h,N,d]
+        q, k, v = heads(self.sn_q(self.q(s))), heads(self.sn_k(self.k(s))), heads(self.sn_v(self.v(s)))
+        attn = self.product(q, k, v)  # [T, B, h, N, d]
+        return self.proj_out(self.sn_attn(attn.transpose(2, 3).reshape(t, b, n, c)))
+
+
+class SpikingMLP(nn.Module):
+    """SN -> Linear-BN (C -> rC) -> SN -> Linear-BN (rC -> C). ``[T, B, N, C]`` -> ``[T, B, N, C]``."""
+
+    def __init__(self, dim: int, hidden: int, neuron: str = "lif",
+                 neuron_kwargs: Optional[Dict[str, Any]] = None) -> None:
+        super().__init__()
+        nk = neuron_kwargs or {}
+        self.sn_in, self.sn_hidden = make_neuron(neuron, **nk), make_neuron(neuron, **nk)
+        self.fc1, self.fc2 = LinearBN(dim, hidden), LinearBN(hidden, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.fc2(self.sn_hidden(self.fc1(self.sn_in(x))))
+
+
+class EncoderBlock(nn.Module):
+    """``x = x + TokenMixer(x); x = x + MLP(x)`` on the real-valued residual stream ``[T, B, N, C]``.
+
+    ``mixer="stm"`` uses the Spiking-token Mixer, ``mixer="ssa"`` Spikformer's spiking self-attention.
+    """
+
+    def __init__(self, dim: int, num_tokens: int, num_heads: int, mlp_ratio: float = 4.0, mixer: str = "stm",
+                 neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
+                 weight_mode: str = "static", kept_tokens: Optional[int] = None) -> None:
+        super().__init__()
+        if mixer == "stm":
+            self.mixer: nn.Module = SpikingTokenMixer(dim, num_tokens, num_heads, neuron, neuron_kwargs,
+                                                      weight_mode, kept_tokens)
+        elif mixer == "ssa":
+            self.mixer = SpikingSelfAttention(dim, num_heads, neuron, neuron_kwargs)
+        else:
+            raise ValueError(f"mixer must be 'stm' or 'ssa', got {mixer!r}")
+        self.mlp = SpikingMLP(dim, int(dim * mlp_ratio), neuron, neuron_kwargs)
+
+    def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
+        x = x + self.mixer(x, token_index)
+        return x + self.mlp(x)

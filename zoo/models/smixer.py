@@ -1,0 +1,129 @@
+"""SMixer classifier (STMixer backbone, paper Fig. 1) with optional DSTSP, and its registered variants."""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+from ..dstsp import DSTSP, DSTSPConfig, kept_count
+from ..layers import SpikingPatchSplitting
+from ..mixer import EncoderBlock
+from ..registry import PretrainedCfg, register_model
+
+__all__ = ["SMixer"]
+
+
+class SMixer(nn.Module):
+    """Spiking patch splitting -> DSTSP (optional) -> ``depth`` encoder blocks -> classification head.
+
+    Input: static images ``[B, C, H, W]`` (direct encoding: repeated over ``time_steps``, the first convolution
+    computed once) or event frames ``[B, T, C, H, W]`` / ``[T, B, C, H, W]`` (``time_first=True``).
+    Output: logits ``[B, num_classes]`` (head: mean over tokens -> Linear -> mean over time).
+
+    ``mixer="stm"`` is SMixer, ``mixer="ssa"`` the Spikformer-style baseline on the same backbone.
+    ``neuron`` is ``"lif"`` (STMixer constants) or ``"ilif"`` (integer LIF, D = 4).
+    """
+
+    def __init__(self, img_size: int = 224, in_chans: int = 3, num_classes: int = 1000, embed_dim: int = 512,
+                 depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0, downsample: int = 16,
+                 time_steps: int = 1, mixer: str = "stm", neuron: str = "lif",
+                 neuron_kwargs: Optional[Dict[str, Any]] = None,
+                 dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, time_first: bool = False) -> None:
+        super().__init__()
+        if img_size % downsample:
+            raise ValueError(f"img_size {img_size} is not divisible by the stem's downsampling {downsample}")
+        if time_steps < 1:
+            raise ValueError(f"time_steps must be >= 1, got {time_steps}")
+        self.img_size, self.in_chans, self.time_steps, self.time_first = img_size, in_chans, time_steps, time_first
+        self.num_tokens = (img_size // downsample) ** 2
+        self.dstsp_cfg = DSTSPConfig.build(dstsp)
+        cfg = self.dstsp_cfg
+        kept = kept_count(self.num_tokens, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None
+        if cfg and cfg.temporal_ratio:
+            kept_count(time_steps, cfg.temporal_ratio, "temporal")  # fail early on a ratio that keeps no step
+        weight_mode = cfg.mixer_weight if cfg else "static"
+
+        self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, neuron_kwargs)
+        self.dstsp = DSTSP(cfg, neuron, neuron_kwargs) if cfg else None
+        if cfg and cfg.temporal_placement == "IS":
+            self.patch_embed.step_pruner = self.dstsp.stem_step_pruner
+            self.patch_embed.step_pruner_after = cfg.stem_layer
+        self.blocks = nn.ModuleList(
+            EncoderBlock(embed_dim, self.num_tokens, num_heads, mlp_ratio, mixer, neuron, neuron_kwargs,
+                         weight_mode, kept) for _ in range(depth))
+        self.head = nn.Linear(embed_dim, num_classes)
+        self.init_args = dict(img_size=img_size, in_chans=in_chans, num_classes=num_classes, embed_dim=embed_dim,
+                              depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio, downsample=downsample,
+                              time_steps=time_steps, mixer=mixer, neuron=neuron, neuron_kwargs=neuron_kwargs,
+                              dstsp=cfg.to_dict() if cfg else None, time_first=time_first)
+
+    def _check_input(self, x: Tensor) -> Tensor:
+        if not x.is_floating_point():
+            raise TypeError(f"SMixer expects a floating-point input, got {x.dtype}")
+        if x.dim() == 5 and not self.time_first:
+            x = x.transpose(0, 1)  # [B, T, C, H, W] -> [T, B, C, H, W]
+        if x.dim() not in (4, 5) or x.shape[-3:] != (self.in_chans, self.img_size, self.img_size):
+            raise ValueError(f"SMixer expects [B, {self.in_chans}, {self.img_size}, {self.img_size}] images or "
+                             f"[B, T, {self.in_chans}, {self.img_size}, {self.img_size}] frames, got {tuple(x.shape)}")
+        return x
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Input as in :meth:`forward` -> residual stream after the last block ``[T', B, N', C]``."""
+        x = self._check_input(x)
+        tokens, stem_steps = self.patch_embed(x, self.time_steps)
+        token_index = None
+        if self.dstsp is not None:
+            tokens, _, token_index = self.dstsp(tokens, prune_time=stem_steps is None and
+                                                self.dstsp_cfg.temporal_placement == "AS")
+        for block in self.blocks:
+            tokens = block(tokens, token_index)
+        return tokens
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.forward_features(x).mean(2)).mean(0)
+
+
+def _variant(name: str, cfg: PretrainedCfg, **args: Any) -> None:
+    register_model(name, cfg, **args)(SMixer)
+
+
+_IMAGENET = dict(dataset="imagenet-1k", num_classes=1000, input_size=(3, 224, 224), time_steps=1)
+_CIFAR = dict(input_size=(3, 32, 32), mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), time_steps=4)
+_DVS = dict(mean=(0.0, 0.0), std=(1.0, 1.0))
+_PAPER_DSTSP = dict(spatial_ratio=0.3)  # ImageNet: P_s 0.3, T = 1 so the time is already "pruned to 1"
+_SMALL_DSTSP = dict(spatial_ratio=0.3, temporal_ratio=0.75)  # CIFAR, T = 4 -> 1 step (Table 6 last row)
+
+for width, (params, params_dstsp, top1, top1_dstsp) in {512: (30.12, 27.61, 73.82, 73.56),
+                                                      768: (61.16, 58.66, 76.68, 76.87)}.items():
+    arch = dict(img_size=224, embed_dim=width, depth=8, num_heads=16, downsample=16)
+    _variant(f"stmixer-8-{width}", PretrainedCfg(**_IMAGENET, hf_hub_id=f"smixer-zoo/stmixer-8-{width}",
+                                                 paper_params_m=params, paper_top1=top1), **arch)
+    _variant(f"stmixer-8-{width}-dstsp",
+             PretrainedCfg(**_IMAGENET, hf_hub_id=f"smixer-zoo/stmixer-8-{width}-dstsp",
+                           paper_params_m=params_dstsp, paper_top1=top1_dstsp), **arch, dstsp=_PAPER_DSTSP)
+
+# CIFAR SMixer: STMixer's CIFAR model, 4 blocks x 384 channels, 4x stem (8x8 = 64 tokens), 16 heads.
+# The paper uses I-LIF neurons in all its small-dataset experiments (appendix E.2).
+_CIFAR_ARCH = dict(img_size=32, embed_dim=384, depth=4, num_heads=16, downsample=4, neuron="ilif")
+for classes, (top1, top1_dstsp) in {10: (96.01, 95.67), 100: (81.87, 81.03)}.items():
+    base = PretrainedCfg(**_CIFAR, dataset=f"cifar{classes}", num_classes=classes, paper_params_m=8.29, paper_top1=top1)
+    _variant(f"smixer-cifar{classes}", base, **_CIFAR_ARCH)
+    _variant(f"smixer-cifar{classes}-dstsp",
+             PretrainedCfg(**{**base.to_dict(), "paper_params_m": 8.24, "paper_top1": top1_dstsp}),
+             **_CIFAR_ARCH, dstsp=_SMALL_DSTSP)
+    _variant(f"spikformer-cifar{classes}", PretrainedCfg(**_CIFAR, dataset=f"cifar{classes}", num_classes=classes,
+                                                         paper_params_m=9.32), **_CIFAR_ARCH, mixer="ssa")
+
+# DVS SMixer: 2 blocks x 256 channels, 16 heads, on 2-polarity event frames at 48 x 48 (CIFAR10-DVS is
+# downsampled to 48 x 48 as in STMixer; DVS128 Gesture is binned and resized the same way) with a 4x stem
+# (12 x 12 = 144 tokens): see docs/models.md for the parameter-count choices.
+_DVS_ARCH = dict(img_size=48, in_chans=2, embed_dim=256, depth=2, num_heads=8, downsample=4, neuron="ilif")
+for dataset, classes, steps, (top1, top1_dstsp) in (("dvs128", 11, 16, (98.61, 98.26)),
+                                                   ("cifar10dvs", 10, 10, (83.30, 82.56))):
+    base = PretrainedCfg(**_DVS, dataset=dataset, num_classes=classes, input_size=(2, 48, 48), time_steps=steps,
+                         paper_params_m=2.63, paper_top1=top1)
+    _variant(f"smixer-{dataset}", base, **_DVS_ARCH)
+    _variant(f"smixer-{dataset}-dstsp", PretrainedCfg(**{**base.to_dict(), "paper_params_m": 2.55,
+                                                         "paper_top1": top1_dstsp}),
+             **_DVS_ARCH, dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.9))

@@ -1,0 +1,92 @@
+"""Model registry: ``@register_model`` entry points, one pretrained config per variant (timm conventions)."""
+from __future__ import annotations
+
+import copy
+import fnmatch
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from torch import nn
+
+__all__ = ["PretrainedCfg", "register_model", "create", "list_models", "get_pretrained_cfg", "is_model"]
+
+
+@dataclass
+class PretrainedCfg:
+    """What a user needs to feed a variant: input, normalisation, classes, time steps and where its weights live."""
+
+    num_classes: int = 1000
+    input_size: Tuple[int, int, int] = (3, 224, 224)
+    mean: Tuple[float, ...] = (0.485, 0.456, 0.406)
+    std: Tuple[float, ...] = (0.229, 0.224, 0.225)
+    time_steps: int = 1
+    hf_hub_id: Optional[str] = None
+    dataset: str = "imagenet-1k"
+    paper_params_m: Optional[float] = None
+    paper_top1: Optional[float] = None
+    notes: str = ""
+
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Entry:
+    fn: Callable[..., nn.Module]
+    pretrained_cfg: PretrainedCfg
+    model_args: Dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: Dict[str, _Entry] = {}
+
+
+def register_model(name: str, pretrained_cfg: PretrainedCfg, **model_args: Any):
+    """Register ``fn(**model_args, **overrides) -> nn.Module`` under ``name`` with its pretrained config."""
+
+    def decorator(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"model {name!r} is already registered")
+        _REGISTRY[name] = _Entry(fn, pretrained_cfg, dict(model_args))
+        return fn
+
+    return decorator
+
+
+def _entry(name: str) -> _Entry:
+    if name not in _REGISTRY:
+        close = fnmatch.filter(_REGISTRY, f"*{name.split('-')[0]}*")[:5]
+        raise KeyError(f"unknown model {name!r}" + (f"; did you mean one of {close}?" if close else
+                                                     f"; see zoo.list_models()"))
+    return _REGISTRY[name]
+
+
+def is_model(name: str) -> bool:
+    return name in _REGISTRY
+
+
+def list_models(pattern: Optional[str] = None) -> List[str]:
+    """Registered names, sorted, optionally filtered by a shell-style pattern (``"*dstsp"``)."""
+    names = sorted(_REGISTRY)
+    return fnmatch.filter(names, pattern) if pattern else names
+
+
+def get_pretrained_cfg(name: str) -> PretrainedCfg:
+    return copy.deepcopy(_entry(name).pretrained_cfg)
+
+
+def model_args(name: str, **overrides: Any) -> Dict[str, Any]:
+    """The constructor arguments of a variant with ``overrides`` applied (what ``config.json`` stores)."""
+    entry = _entry(name)
+    args = copy.deepcopy(entry.model_args)
+    args.setdefault("num_classes", entry.pretrained_cfg.num_classes)
+    args.setdefault("time_steps", entry.pretrained_cfg.time_steps)
+    args.update(overrides)
+    return args
+
+
+def create(name: str, **overrides: Any) -> nn.Module:
+    """Build a registered variant with random weights; ``overrides`` replace constructor arguments."""
+    model = _entry(name).fn(**model_args(name, **overrides))
+    model.variant = name
+    model.pretrained_cfg = get_pretrained_cfg(name)
+    return model
