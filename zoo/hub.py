@@ -73,10 +73,15 @@ def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides
     except (SafetensorError, OSError, ValueError) as err:
         raise ValueError(f"{folder / WEIGHTS_NAME} is not a readable safetensors file (corrupt or truncated?): "
                          f"{err}") from None
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ValueError(f"{folder / WEIGHTS_NAME} does not match {config['architecture']}: missing {missing[:5]}, "
-                         f"unexpected {unexpected[:5]}")
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [k for k in set(expected) & set(state) if expected[k].shape != state[k].shape]
+    if missing or unexpected or wrong:
+        raise ValueError(f"{folder / WEIGHTS_NAME} does not match {config['architecture']} "
+                         f"{config['model_args']}: missing {missing[:5]}, unexpected {unexpected[:5]}, "
+                         f"wrong shape {sorted(wrong)[:5]}")
+    model.load_state_dict(state)
     if "metrics" in config:
         model.metrics = config["metrics"]
     return model

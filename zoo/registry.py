@@ -38,6 +38,7 @@ class _Entry:
 
 
 _REGISTRY: Dict[str, _Entry] = {}
+HUB_ORG = "smixer-zoo"  # Hub organisation of the published weights: <HUB_ORG>/<variant>
 
 
 def register_model(name: str, pretrained_cfg: PretrainedCfg, **model_args: Any):
@@ -46,7 +47,9 @@ def register_model(name: str, pretrained_cfg: PretrainedCfg, **model_args: Any):
     def decorator(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        _REGISTRY[name] = _Entry(fn, pretrained_cfg, dict(model_args))
+        cfg = copy.deepcopy(pretrained_cfg)
+        cfg.hf_hub_id = cfg.hf_hub_id or f"{HUB_ORG}/{name}"
+        _REGISTRY[name] = _Entry(fn, cfg, dict(model_args))
         return fn
 
     return decorator

@@ -97,11 +97,9 @@ _SMALL_DSTSP = dict(spatial_ratio=0.3, temporal_ratio=0.75)  # CIFAR, T = 4 -> 1
 for width, (params, params_dstsp, top1, top1_dstsp) in {512: (30.12, 27.61, 73.82, 73.56),
                                                       768: (61.16, 58.66, 76.68, 76.87)}.items():
     arch = dict(img_size=224, embed_dim=width, depth=8, num_heads=16, downsample=16)
-    _variant(f"stmixer-8-{width}", PretrainedCfg(**_IMAGENET, hf_hub_id=f"smixer-zoo/stmixer-8-{width}",
-                                                 paper_params_m=params, paper_top1=top1), **arch)
-    _variant(f"stmixer-8-{width}-dstsp",
-             PretrainedCfg(**_IMAGENET, hf_hub_id=f"smixer-zoo/stmixer-8-{width}-dstsp",
-                           paper_params_m=params_dstsp, paper_top1=top1_dstsp), **arch, dstsp=_PAPER_DSTSP)
+    _variant(f"stmixer-8-{width}", PretrainedCfg(**_IMAGENET, paper_params_m=params, paper_top1=top1), **arch)
+    _variant(f"stmixer-8-{width}-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=params_dstsp,
+                                                       paper_top1=top1_dstsp), **arch, dstsp=_PAPER_DSTSP)
 
 # CIFAR SMixer: STMixer's CIFAR model, 4 blocks x 384 channels, 4x stem (8x8 = 64 tokens), 16 heads.
 # The paper uses I-LIF neurons in all its small-dataset experiments (appendix E.2).
