@@ -24,7 +24,7 @@ def test_train_benchmark_writes_table_plot_and_sane_numbers(tmp_path):
     assert base["dstsp_share"] == 0 and 0 < pruned["dstsp_share"] < 0.5
     assert base["params"] - pruned["params"] == 4 * (64 ** 2 - 44 ** 2)
     table = (tmp_path / "results.md").read_text()
-    assert "| 0.30 | 0.75 |" in table
+    assert "| 0.30 | 0.75 | - |" in table
     assert (tmp_path / "results.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -91,8 +91,8 @@ def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:
     if args["threads"]:
         torch.set_num_threads(args["threads"])
     device = torch.device(args["device"])
-    ps, pt = args["setting"]
-    dstsp = dict(args["dstsp_options"], spatial_ratio=ps, temporal_ratio=pt) if (ps or pt) else None
+    ps, pt, extra = args["setting"]
+    dstsp = dict(args["dstsp_options"], **extra, spatial_ratio=ps, temporal_ratio=pt) if (ps or pt) else None
     overrides = dict(args["overrides"], dstsp=dstsp)
     if args["time_steps"]:
         overrides["time_steps"] = args["time_steps"]
@@ -117,6 +117,16 @@ def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:
 
         model.dstsp.register_forward_pre_hook(pre)
         model.dstsp.register_forward_hook(post)
+        stem_pruner = model.patch_embed.step_pruner
+        if stem_pruner is not None:  # temporal pruning inside the stem ("IS") is DSTSP time too
+
+            def timed_stem_pruner(x):
+                pre()
+                out = stem_pruner(x)
+                post()
+                return out
+
+            model.patch_embed.step_pruner = timed_stem_pruner
 
     def forward_loss() -> torch.Tensor:
         return loss_fn(model(x), y)
@@ -146,7 +156,7 @@ def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:
     saved = saved_tensor_bytes(forward_loss)
     report = op_report(model, x)  # train mode: pruning as in training
     median = statistics.median(times)
-    return {"spatial_ratio": ps, "temporal_ratio": pt, "step_s_median": median,
+    return {"spatial_ratio": ps, "temporal_ratio": pt, "options": extra, "step_s_median": median,
             "step_s_all": times, "throughput": args["batch"] / median, "saved_bytes": saved,
             "peak_bytes": peak, "rss_before_model_bytes": rss_before * 1024 if device.type == "cpu" else 0,
             "dstsp_share": statistics.median(shares), "forward_macs_per_sample": report.macs,
@@ -160,12 +170,18 @@ def _literal(text: str) -> Any:
         return text
 
 
+def parse_setting(text: str) -> Tuple[float, float, Dict[str, Any]]:
+    """``"P_s,P_t[,key=value...]"`` -> ``(P_s, P_t, {DSTSP options of this setting})``."""
+    ps, pt, *rest = text.split(",")
+    return float(ps), float(pt), {k: _literal(v) for k, v in (kv.split("=", 1) for kv in rest)}
+
+
 def run_settings(args: argparse.Namespace) -> List[Dict[str, Any]]:
     from tqdm import tqdm
 
-    settings = [tuple(float(v) for v in s.split(",")) for s in args.settings]
-    if (0.0, 0.0) not in settings:
-        settings.insert(0, (0.0, 0.0))  # the baseline every ratio is taken against
+    settings = [parse_setting(s) for s in args.settings]
+    if not any(s[:2] == (0.0, 0.0) for s in settings):
+        settings.insert(0, (0.0, 0.0, {}))  # the baseline every ratio is taken against
     ctx = mp.get_context("spawn")
     results = []
     options = {k: _literal(v) for k, v in (kv.split("=", 1) for kv in args.dstsp_option)}
@@ -195,11 +211,12 @@ def markdown(results: Sequence[Dict[str, Any]], meta: Dict[str, Any]) -> str:
     mb = 1024 ** 2
     head = (f"Model `{meta['model']}`, batch {meta['batch']}, device {meta['device']} ({meta['device_name']}), "
             f"median of {meta['steps']} steps after {meta['warmup']} warm-up steps.\n\n")
-    lines = ["| P_s | P_t | throughput (samples/s) | speed-up | ideal (op count) | of ideal | saved for backward (MB) "
+    lines = ["| P_s | P_t | options | throughput (samples/s) | speed-up | ideal (op count) | of ideal | saved for backward (MB) "
              "| saved ratio | peak memory (MB) | DSTSP share of step | forward GMACs/sample |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        lines.append(f"| {r['spatial_ratio']:.2f} | {r['temporal_ratio']:.2f} | {r['throughput']:.1f} | "
+        options = ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"
+        lines.append(f"| {r['spatial_ratio']:.2f} | {r['temporal_ratio']:.2f} | {options} | {r['throughput']:.1f} | "
                      f"{r['speedup']:.2f}x | {r['ideal_speedup']:.2f}x | {100 * r['fraction_of_ideal']:.0f}% | "
                      f"{r['saved_bytes'] / mb:.1f} | {r['saved_ratio']:.2f} | {r['peak_bytes'] / mb:.0f} | "
                      f"{100 * r['dstsp_share']:.1f}% | {r['forward_macs_per_sample'] / 1e9:.3f} |")
@@ -212,7 +229,8 @@ def plot(results: Sequence[Dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{r['spatial_ratio']:.2f}/{r['temporal_ratio']:.2f}" for r in results]
+    labels = [f"{r['spatial_ratio']:.2f}/{r['temporal_ratio']:.2f}" + "".join(f"\n{v}" for v in r["options"].values())
+              for r in results]
     pos = np.arange(len(results))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     axes[0].bar(pos - 0.2, [r["speedup"] for r in results], 0.4, label="measured")
@@ -300,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="training cost of DSTSP settings")
     train.add_argument("--model", default="smixer-cifar10")
-    train.add_argument("--settings", nargs="+", default=["0,0", "0.3,0.75"], help="P_s,P_t pairs")
+    train.add_argument("--settings", nargs="+", default=["0,0", "0.3,0.75"],
+                       help="P_s,P_t[,key=value...] per setting, e.g. 0.3,0.75,temporal_placement=IS")
     train.add_argument("--dstsp-option", nargs="*", default=[], help="extra DSTSP options, key=value")
     train.add_argument("--override", nargs="*", default=[], help="model constructor overrides, key=value")
     train.add_argument("--time-steps", type=int, default=0, help="override the variant's T (0: keep)")

@@ -1,0 +1,113 @@
+"""Detection model parts: re-parameterisation, SMixer stages (any size, DSTSP pass-through), parameter counts."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from tasks.detection.backbone import SMixerStage, SpikeYOLOBackbone
+from tasks.detection.layers import AllConvBlock, ConvBlock, RepConv, SepRepConv, SpikeSPPF, fuse_reparam
+from tasks.detection.neck import SpikingPAN
+
+
+def _randomise_bn(model: nn.Module) -> None:
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-1, 1)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+
+
+@pytest.mark.parametrize("block", [ConvBlock(8, 3.0, 7), AllConvBlock(8, 4.0, 3)])
+def test_reparam_fusion_is_exact(block):
+    torch.manual_seed(0)
+    block.eval()
+    _randomise_bn(block)
+    x = torch.randn(2, 2, 8, 11, 9) * 2  # T = 2, odd sizes: the BN border padding must match zero padding
+    with torch.no_grad():
+        before = block(x)
+        fuse_reparam(block)
+        after = block(x)
+    assert not any(isinstance(m, (RepConv, SepRepConv)) for m in block.modules())
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+    assert before.abs().mean() > 0.1  # a real signal went through
+
+
+def test_fuse_refuses_training_mode():
+    with pytest.raises(RuntimeError, match="eval mode"):
+        fuse_reparam(ConvBlock(8))
+
+
+def test_smixer_stage_resamples_any_size_to_its_grid():
+    torch.manual_seed(0)
+    stage = SMixerStage(16, (4, 4), depth=1, num_heads=2).eval()
+    seen = []
+    stage.blocks[0].register_forward_hook(lambda m, a, out: seen.append(a[0].shape))
+    for h, w in ((4, 4), (6, 3), (13, 8)):
+        out = stage(torch.randn(1, 2, 16, h, w))
+        assert out.shape == (1, 2, 16, h, w)
+        assert seen[-1] == (1, 2, 16, 16)  # always the 4x4 = 16 training tokens
+    x = torch.randn(1, 2, 16, 4, 4)
+    with torch.no_grad():
+        assert not torch.allclose(stage(x), x)  # the blocks do change the stream
+
+
+def test_dstsp_pruned_tokens_and_steps_pass_through():
+    torch.manual_seed(0)
+    stage = SMixerStage(16, (4, 4), depth=2, dstsp=dict(spatial_ratio=0.25, temporal_ratio=0.5,
+                                                        pruned_tokens="discard")).eval()
+    assert stage.blocks[0].mixer.mixing.matrix_size == 12  # static N' x N' matrix, N' = 16 * 0.75
+    x = torch.randn(2, 3, 16, 4, 4)  # T = 2 -> one kept step per sample
+    with torch.no_grad():
+        out = stage(x)
+    tokens_in, tokens_out = x.flatten(3).transpose(2, 3), out.flatten(3).transpose(2, 3)  # [T, B, N, C]
+    unchanged = (tokens_in == tokens_out).all(-1)  # [T, B, N]
+    per_step = unchanged.sum(-1)  # tokens untouched per (step, sample)
+    for b in range(3):  # per sample: the pruned step is untouched, the kept step changes exactly its 12 tokens
+        assert sorted(per_step[:, b].tolist()) == [4, 16]
+
+
+def test_backbone_and_neck_shapes_and_gradients():
+    torch.manual_seed(0)
+    backbone = SpikeYOLOBackbone(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1), kernel_size=3, train_size=128,
+                                 time_steps=2, dstsp=dict(spatial_ratio=0.2))
+    neck = SpikingPAN(in_channels=(16, 32, 64), channels=(16, 32), kernel_size=3)
+    x = torch.rand(2, 3, 160, 96)  # not the training size: the SMixer stages resample
+    feats = neck(backbone(x))
+    assert [tuple(f.shape) for f in feats] == [(2, 2, 16, 20, 12), (2, 2, 32, 10, 6), (2, 2, 64, 5, 3)]
+    assert neck.out_channels == (16, 32, 64)
+    sum(f.mean() for f in feats).backward()
+    mixing = backbone.stages[2][1].blocks[0].mixer.mixing.weight
+    assert mixing.shape == (1, 51, 51)  # 8x8 grid at stride 16, 20% pruned -> 51 tokens
+    assert mixing.grad is not None and mixing.grad.abs().sum() > 0
+    assert backbone.stem.conv.weight.grad.abs().sum() > 0
+
+
+def test_backbone_rejects_bad_input():
+    backbone = SpikeYOLOBackbone(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1), train_size=64)
+    with pytest.raises(ValueError, match="multiples of 32"):
+        backbone(torch.rand(1, 3, 70, 64))
+    with pytest.raises(ValueError, match=r"\[B, 3, H, W\]"):
+        backbone(torch.rand(1, 1, 64, 64))
+    with pytest.raises(ValueError, match="stage types"):
+        SpikeYOLOBackbone(stage_types=("allconv", "allconv", "smixer", "transformer"))
+
+
+def _params(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_spikeyolo_m_replica_and_smixer_parameter_counts():
+    """The conv-only backbone + neck reproduce SpikeYOLO-m's layer sizes; SMixer stages and DSTSP change exactly
+    the stage-3/4 parameters (head counted in test_det_configs)."""
+    kwargs = dict(widths=(80, 160, 320, 640), depths=(2, 3, 4, 2))
+    conv = SpikeYOLOBackbone(stage_types=("allconv", "allconv", "conv", "conv"), mlp_ratios=(4, 4, 3, 2), **kwargs)
+    smixer = SpikeYOLOBackbone(**kwargs)
+    pruned = SpikeYOLOBackbone(dstsp=dict(spatial_ratio=0.2), **kwargs)
+    neck = SpikingPAN()
+    assert _params(conv) + _params(neck) == 44_728_320  # + head 3.11 M = SpikeYOLO-m's 47.8 M
+    assert _params(smixer.stages[:2]) == _params(conv.stages[:2])
+    # the W_M matrices shrink from N x N to N' x N' (N' = floor(0.8 N)), nothing else changes
+    assert _params(smixer) - _params(pruned) == 4 * (1600 ** 2 - 1280 ** 2) + 2 * (400 ** 2 - 320 ** 2)
+    assert isinstance(smixer.sppf, SpikeSPPF)
