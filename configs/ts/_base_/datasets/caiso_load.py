@@ -1,0 +1,11 @@
+# Real data shipped in the repo: California ISO hourly load 2018, 8,736 steps x 5 utilities (data/timeseries/).
+# Window 72 (3 days), split 0.6 / 0.2 / 0.2, per-column z-score fitted on the training rows, calendar features.
+_base_ = ['./loaders.py']
+data_root = 'data/timeseries/'
+window, in_channels, out_channels = 72, 5 + 5, 5
+ts_data = dict(file=data_root + 'caiso_hourly_load_2018.csv.xz', window=window, time_column='date',
+               expected_columns=out_channels, train_ratio=0.6, test_ratio=0.2, normalize='column_zscore',
+               fit_on='train', calendar=True, zero_is_missing=False, fill='ffill')
+train_dataloader = dict(dataset=ts_data)
+val_dataloader = dict(dataset=ts_data)
+test_dataloader = dict(dataset=ts_data)

@@ -1,0 +1,17 @@
+# Runtime shared by every forecasting config: best checkpoint on the validation loss, early stopping (patience 30).
+default_scope = None
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # keeps the newest checkpoint (for --resume) and the best one on the validation MSE (ts/loss)
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_best='ts/loss', rule='less'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+custom_hooks = [dict(type='EarlyStoppingHook', monitor='ts/loss', rule='less', patience=30, min_delta=0.0)]
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))
+log_processor = dict(by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=42)

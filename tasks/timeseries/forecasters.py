@@ -1,0 +1,134 @@
+"""Forecasting networks for Table 4: the spiking forecaster (SMixer or Spikformer blocks) and an ANN Transformer.
+
+All map a window ``[B, L, C_in]`` (``C_in`` = series + calendar features) to ``[B, H, C_out]`` (the next H steps
+of the ``C_out`` series, in model space).
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, Optional, Union
+
+import torch
+from mmengine.registry import MODELS
+from torch import Tensor, nn
+
+from zoo.dstsp import DSTSP, DSTSPConfig, kept_count
+from zoo.mixer import EncoderBlock
+
+from .encoding import CPGLinear, SpikeEncoder
+
+__all__ = ["SpikingForecaster", "TransformerForecaster", "SJ_LIF_TAU2"]
+
+# SpikingJelly LIFNode(tau=2, decay_input=True, v_threshold=1, ATan(alpha=2), detach_reset=True), the SeqSNN
+# neuron, written as a zoo LIF: h = v/2 + x/2 >= 1 is h' = v'/2 + x >= 2 for v' = 2v, and the ATan surrogate of
+# the halved potential is ATan(alpha=1) of h' - 2 (tests/test_timeseries_models.py checks both against
+# SpikingJelly).
+SJ_LIF_TAU2: Dict[str, Any] = dict(decay=0.5, v_threshold=2.0, surrogate="atan", alpha=1.0, detach_reset=True)
+
+
+class _WindowForecaster(nn.Module):
+    """Shape checks and the regression head shared by the forecasters."""
+
+    def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int) -> None:
+        super().__init__()
+        for name, value in dict(window=window, in_channels=in_channels, out_channels=out_channels,
+                                horizon=horizon, embed_dim=embed_dim).items():
+            if int(value) < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        self.window, self.in_channels, self.out_channels, self.horizon = window, in_channels, out_channels, horizon
+        self.head = nn.Linear(embed_dim, horizon * out_channels)
+
+    def _check(self, x: Tensor) -> None:
+        if x.dim() != 3 or x.shape[1:] != (self.window, self.in_channels):
+            raise ValueError(f"{type(self).__name__} expects windows [B, {self.window}, {self.in_channels}] "
+                             f"(window, series + calendar features), got {tuple(x.shape)}")
+
+    def _regress(self, features: Tensor) -> Tensor:
+        """``[B, D]`` -> ``[B, H, C_out]``."""
+        return self.head(features).view(-1, self.horizon, self.out_channels)
+
+
+@MODELS.register_module()
+class SpikingForecaster(_WindowForecaster):
+    """Spike encoder -> CPG linear -> DSTSP (optional) -> encoder blocks -> mean over T and tokens -> head.
+
+    Tokens are the L window positions (``num_tokens = window``): the stream is ``[T, B, L, D]``. ``mixer="stm"``
+    is the SMixer forecaster, ``mixer="ssa"`` the Spikformer one (same model, spiking self-attention).
+    DSTSP (``dstsp``, a :class:`zoo.dstsp.DSTSPConfig` or dict) prunes time steps and tokens before the first
+    block; with ``temporal_placement="IS"`` the time steps are pruned inside the spike encoder, before its
+    neuron.
+
+    Defaults follow the paper's appendix E.4 (T = 4, 2 blocks, D = 256, FFN 1024) and SeqSNN (8 heads, LIF
+    tau 2 with ATan surrogate: :data:`SJ_LIF_TAU2`).
+    """
+
+    def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int = 256,
+                 depth: int = 2, num_heads: int = 8, mlp_hidden: int = 1024, time_steps: int = 4,
+                 mixer: str = "stm", neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
+                 dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, encoder_kernel: int = 3,
+                 cpg_neurons: int = 10, cpg_w_max: float = 10000.0, dropout: float = 0.1) -> None:
+        super().__init__(window, in_channels, out_channels, horizon, embed_dim)
+        neuron_kwargs = dict(SJ_LIF_TAU2) if neuron_kwargs is None and neuron == "lif" else neuron_kwargs
+        self.dstsp_cfg = DSTSPConfig.build(dstsp)
+        cfg = self.dstsp_cfg
+        kept = kept_count(window, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None
+        if cfg and cfg.temporal_ratio:
+            kept_count(time_steps, cfg.temporal_ratio, "temporal")  # fail early on a ratio that keeps no step
+        self.encoder = SpikeEncoder(time_steps, encoder_kernel, neuron, neuron_kwargs)
+        self.embed = CPGLinear(in_channels, embed_dim, window, cpg_neurons, cpg_w_max, dropout)
+        self.dstsp = DSTSP(cfg, neuron, neuron_kwargs) if cfg else None
+        if cfg and cfg.temporal_placement == "IS":
+            self.encoder.step_pruner = self.dstsp.stem_step_pruner
+        self.blocks = nn.ModuleList(
+            EncoderBlock(embed_dim, window, num_heads, mlp_hidden / embed_dim, mixer, neuron, neuron_kwargs,
+                         cfg.mixer_weight if cfg else "static", kept) for _ in range(depth))
+
+    def forward_tokens(self, x: Tensor) -> Tensor:
+        """``[B, L, C_in]`` -> residual stream after the last block ``[T', B, L', D]``."""
+        self._check(x)
+        spikes, stem_steps = self.encoder(x)  # [T, B, L, C_in]
+        tokens = self.embed(spikes)  # [T, B, L, D]
+        token_index = None
+        if self.dstsp is not None:
+            tokens, _, token_index = self.dstsp(tokens, prune_time=stem_steps is None and
+                                                self.dstsp_cfg.temporal_placement == "AS")
+        for block in self.blocks:
+            tokens = block(tokens, token_index)
+        return tokens
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[B, L, C_in]`` -> ``[B, H, C_out]``."""
+        return self._regress(self.forward_tokens(x).mean(0).mean(1))
+
+
+def sinusoidal_positions(length: int, dim: int) -> Tensor:
+    """The Transformer's sine/cosine position table ``[length, dim]``."""
+    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(position * freq)
+    table[:, 1::2] = torch.cos(position * freq[: dim // 2])
+    return table
+
+
+@MODELS.register_module()
+class TransformerForecaster(_WindowForecaster):
+    """ANN baseline: Linear(C_in -> D) + sinusoidal positions -> ``depth`` pre-norm Transformer encoder layers
+    (GELU) -> LayerNorm -> mean over the L positions -> head. Same width, depth, heads and FFN as the spiking
+    forecasters. ``[B, L, C_in]`` -> ``[B, H, C_out]``."""
+
+    def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int = 256,
+                 depth: int = 2, num_heads: int = 8, mlp_hidden: int = 1024, dropout: float = 0.1) -> None:
+        super().__init__(window, in_channels, out_channels, horizon, embed_dim)
+        self.embed = nn.Linear(in_channels, embed_dim)
+        self.register_buffer("positions", sinusoidal_positions(window, embed_dim), persistent=False)
+        layer = nn.TransformerEncoderLayer(embed_dim, num_heads, mlp_hidden, dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(embed_dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self._check(x)
+        tokens = self.encoder(self.dropout(self.embed(x) + self.positions))  # [B, L, D]
+        return self._regress(self.norm(tokens).mean(1))
