@@ -1,0 +1,103 @@
+"""Fashion-MNIST from the original idx files (gzipped or not).
+
+Layout::
+
+    <data_root>/{train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte}[.gz]
+
+``data_root=None`` looks in ``$DATA_ROOT/fashion-mnist`` and then in ``/usr/share/datasets/fashion-mnist``, where
+Debian's package puts the complete set (``apt-get install -y dataset-fashion-mnist``).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import Any, List, Optional, Tuple
+
+import numpy as np
+from mmengine.registry import DATASETS
+
+from .base import ArrayClsDataset
+
+__all__ = ["FashionMNIST", "read_idx", "find_fashion_mnist", "DEBIAN_DIR", "APT_COMMAND"]
+
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+APT_COMMAND = "apt-get install -y dataset-fashion-mnist"
+_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_LAYOUT = ("<data_root>/{train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+           "t10k-labels-idx1-ubyte}[.gz] (the original idx files)")
+_MAGIC = {3: 0x00000803, 1: 0x00000801}  # unsigned byte data, 3 dims (images) or 1 dim (labels)
+
+
+def read_idx(path: Path, dims: int) -> np.ndarray:
+    """Read an idx file of unsigned bytes with ``dims`` dimensions (big-endian header, as LeCun's format)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as err:
+        raise ValueError(f"{path} cannot be read as {'gzip' if opener is gzip.open else 'raw'} data: {err}") from None
+    header = 4 + 4 * dims
+    if len(data) < header:
+        raise ValueError(f"{path} is {len(data)} bytes, shorter than an idx header ({header} bytes)")
+    magic = int.from_bytes(data[:4], "big")
+    if magic != _MAGIC[dims]:
+        raise ValueError(f"{path} has magic number {magic:#010x}; an idx{dims}-ubyte file starts with "
+                         f"{_MAGIC[dims]:#010x}")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    count = int(np.prod(shape))
+    if len(data) - header != count:
+        raise ValueError(f"{path} header says {shape} = {count} bytes of data but the file holds "
+                         f"{len(data) - header} (truncated or corrupt)")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _candidates() -> List[Path]:
+    roots = []
+    if os.environ.get("DATA_ROOT"):
+        roots.append(Path(os.environ["DATA_ROOT"]) / "fashion-mnist")
+    roots.append(DEBIAN_DIR)
+    return roots
+
+
+def _file(root: Path, name: str) -> Optional[Path]:
+    for path in (root / name, root / f"{name}.gz"):
+        if path.is_file():
+            return path
+    return None
+
+
+def find_fashion_mnist(data_root: Optional[str] = None) -> Path:
+    """The folder holding the four idx files: ``data_root`` if given, else the first default that has them."""
+    roots = [Path(data_root)] if data_root else _candidates()
+    for root in roots:
+        if all(_file(root, name) for pair in _FILES.values() for name in pair):
+            return root
+    tried = ", ".join(str(r) for r in roots)
+    raise FileNotFoundError(f"Fashion-MNIST not found in {tried}; expected layout: {_LAYOUT}. Install the complete "
+                            f"dataset with `{APT_COMMAND}` (files go to {DEBIAN_DIR}) or set DATA_ROOT so that "
+                            f"$DATA_ROOT/fashion-mnist holds them")
+
+
+@DATASETS.register_module()
+class FashionMNIST(ArrayClsDataset):
+    """Fashion-MNIST (Xiao et al. 2017): 60k train / 10k test grey 28x28 images, 10 classes -> ``[N, 28, 28, 1]``."""
+
+    CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+               "Ankle boot")
+
+    def __init__(self, data_root: Optional[str] = None, split: str = "train", **kwargs: Any) -> None:
+        if split not in _FILES:
+            raise ValueError(f"FashionMNIST split must be 'train' or 'test', got {split!r}")
+        self.split = split
+        super().__init__(data_root=str(find_fashion_mnist(data_root)), **kwargs)
+
+    def load_arrays(self) -> Tuple[np.ndarray, np.ndarray]:
+        root = Path(self.data_root)
+        image_name, label_name = _FILES[self.split]
+        images = read_idx(_file(root, image_name), 3)
+        labels = read_idx(_file(root, label_name), 1).astype(np.int64)
+        if len(images) != len(labels):
+            raise ValueError(f"{root}: {len(images)} {self.split} images but {len(labels)} labels")
+        return np.ascontiguousarray(images[..., None]), labels
