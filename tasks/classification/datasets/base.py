@@ -84,7 +84,8 @@ class ClsBaseDataset(BaseDataset):
             return super().prepare_data(idx)
 
     def get_labels(self) -> np.ndarray:
-        return np.array([self.get_data_info(i)["gt_label"] for i in range(len(self))], dtype=np.int64)
+        """Labels of all samples, without loading any image (the base class's record only)."""
+        return np.array([BaseDataset.get_data_info(self, i)["gt_label"] for i in range(len(self))], dtype=np.int64)
 
 
 class ArrayClsDataset(ClsBaseDataset):

@@ -129,7 +129,8 @@ class EventFrameDataset(ClsBaseDataset):
     # -- framing and caching ----------------------------------------------------------------------------------------
     def frames(self, info: dict) -> np.ndarray:
         """Frames ``[T, 2, size, size]`` int16 of one sample (from the cache, or binned and cached)."""
-        cached = self.cache_dir / (info["event_path"].replace(os.sep, "__") + ".npy") if self.cache_dir else None
+        name = str(Path(info["event_path"]).with_suffix("")).replace(os.sep, "__") + ".npy"
+        cached = self.cache_dir / name if self.cache_dir else None
         if cached is not None and cached.is_file():
             return np.load(cached)
         try:

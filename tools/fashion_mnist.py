@@ -1,0 +1,293 @@
+#!/usr/bin/env python
+"""The main job: SMixer with and without DSTSP on the real Fashion-MNIST (60k/10k) on a CPU, end to end.
+
+    python tools/fashion_mnist.py                       # both variants, recommended settings, 15-minute budget each
+    python tools/fashion_mnist.py --variants dstsp      # the pruned model only
+    python tools/fashion_mnist.py --epochs 1 --train-subset 6000 --test-subset 2000   # a quick check
+
+For each variant (``dstsp``: configs/cls/smixer-dstsp_fmnist.py, ``dense``: configs/cls/smixer_fmnist.py) it
+writes the run's full config to ``<out-dir>/<variant>/config.py``, trains it with ``tools/train.py`` (the loop
+stops early if the training-time budget runs out), evaluates the last checkpoint with ``tools/test.py`` on the
+test set, and measures on real test images: parameters, bytes autograd saves for backward per training batch
+(saved-tensor hooks), and the theoretical energy per image of paper appendix B (``zoo.ops.op_report``, eval mode).
+Training throughput is trained samples over training time (data loading and steps; evaluation excluded).
+
+Writes ``<out-dir>/results.json``, ``<out-dir>/results.md`` and the training-curve figure (``--figure``), and
+prints the table. Exit status 2 with the ``apt-get`` command when the dataset is missing.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+
+CONFIGS = {"dstsp": ROOT / "configs/cls/smixer-dstsp_fmnist.py", "dense": ROOT / "configs/cls/smixer_fmnist.py"}
+DEFAULTS = dict(embed_dim=64, depth=2, num_heads=8, time_steps=2, spatial_ratio=0.3, temporal_ratio=0.5, epochs=5,
+                batch_size=128, lr=2e-3, weight_decay=0.05, warmup_epochs=0.5, label_smoothing=0.1,
+                time_budget_min=15.0, num_workers=1, seed=0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# configuration
+# ---------------------------------------------------------------------------------------------------------------
+def add_settings_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> None:
+    """The model / recipe options shared by this tool and tools/ablate.py."""
+    d = dict(DEFAULTS, **defaults)
+    parser.add_argument("--embed-dim", type=int, default=d["embed_dim"], help="SMixer channels C")
+    parser.add_argument("--depth", type=int, default=d["depth"], help="encoder blocks")
+    parser.add_argument("--num-heads", type=int, default=d["num_heads"], help="token-mixing heads")
+    parser.add_argument("--time-steps", type=int, default=d["time_steps"], help="T (the image is repeated T times)")
+    parser.add_argument("--epochs", type=int, default=d["epochs"], help="epochs of the cosine schedule")
+    parser.add_argument("--batch-size", type=int, default=d["batch_size"])
+    parser.add_argument("--lr", type=float, default=d["lr"], help="AdamW peak learning rate")
+    parser.add_argument("--weight-decay", type=float, default=d["weight_decay"])
+    parser.add_argument("--warmup-epochs", type=float, default=d["warmup_epochs"])
+    parser.add_argument("--label-smoothing", type=float, default=d["label_smoothing"])
+    parser.add_argument("--time-budget-min", type=float, default=d["time_budget_min"],
+                        help="stop training after this many minutes of training (0: no budget)")
+    parser.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
+    parser.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test images")
+    parser.add_argument("--num-workers", type=int, default=d["num_workers"], help="data-loading processes")
+    parser.add_argument("--seed", type=int, default=d["seed"])
+    parser.add_argument("--data-root", default=None, help="folder with the idx files (default: DATA_ROOT or "
+                                                          "/usr/share/datasets/fashion-mnist)")
+
+
+def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str, Any]]) -> Config:
+    """The repository config ``base`` with the command-line settings applied (what the run's config.py holds)."""
+    cfg = Config.fromfile(str(base))
+    epochs, warmup = args.epochs, min(args.warmup_epochs, args.epochs / 2)
+    backbone = dict(embed_dim=args.embed_dim, depth=args.depth, num_heads=args.num_heads,
+                    time_steps=args.time_steps, dstsp=dstsp)
+    cfg.model.backbone_args.update(backbone)
+    cfg.model.label_smoothing = args.label_smoothing
+    cfg.optim_wrapper.optimizer.update(lr=args.lr, weight_decay=args.weight_decay)
+    cfg.param_scheduler = [
+        dict(type="LinearLR", start_factor=0.01, end_factor=1.0, begin=0, end=warmup, by_epoch=True,
+             convert_to_iter_based=True),
+        dict(type="CosineAnnealingLR", T_max=epochs - warmup, eta_min=args.lr * 1e-3, begin=warmup, end=epochs,
+             by_epoch=True, convert_to_iter_based=True),
+    ]
+    cfg.train_cfg.max_epochs = args.epochs
+    cfg.train_cfg.time_budget_s = args.time_budget_min * 60 if args.time_budget_min else None
+    for loader, subset in (("train_dataloader", args.train_subset), ("val_dataloader", args.test_subset),
+                           ("test_dataloader", args.test_subset)):
+        dataset = cfg[loader].dataset
+        dataset.data_root = args.data_root
+        if subset:
+            dataset.indices = subset
+        cfg[loader].num_workers = args.num_workers
+    cfg.train_dataloader.batch_size = args.batch_size
+    cfg.randomness = dict(seed=args.seed, deterministic=False)
+    return cfg
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# one run
+# ---------------------------------------------------------------------------------------------------------------
+def _run(command: List[str], log: Path) -> None:
+    """Run a tool, echo its output and keep it in ``log``; raise with the log's tail on failure."""
+    with open(log, "w") as f:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in proc.stdout:
+            f.write(line)
+            if " - INFO - Epoch(" in line or "time budget of" in line or "Error" in line:
+                print("   ", line.rstrip()[line.find("Epoch("):] if "Epoch(" in line else line.rstrip(), flush=True)
+        if proc.wait():
+            raise RuntimeError(f"{' '.join(command)} failed (exit {proc.returncode}); see {log}")
+
+
+def read_curve(work_dir: Path) -> List[Dict[str, float]]:
+    path = work_dir / "curve.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def _last_checkpoint(work_dir: Path) -> Path:
+    marker = work_dir / "last_checkpoint"
+    if not marker.is_file():
+        raise FileNotFoundError(f"training wrote no checkpoint to {work_dir}")
+    return Path(marker.read_text().strip())
+
+
+def load_trained_model(cfg: Config, checkpoint: Path) -> torch.nn.Module:
+    """The ``SpikingClassifier`` of ``cfg`` with the weights of ``checkpoint`` (safe loading)."""
+    from mmengine.registry import MODELS
+
+    import tasks.classification  # noqa: F401
+
+    model = MODELS.build(cfg.model)
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def real_batch(cfg: Config, model: torch.nn.Module, split: str, size: int) -> Dict[str, torch.Tensor]:
+    """``size`` real Fashion-MNIST images of ``split`` through the config's test pipeline and the preprocessor."""
+    from mmengine.registry import DATASETS
+
+    dataset_cfg = dict(cfg.test_dataloader.dataset, split=split, indices=size)
+    dataset = DATASETS.build(dataset_cfg)
+    items = [dataset[i] for i in range(len(dataset))]
+    data = dict(inputs=torch.stack([it["inputs"] for it in items]),
+                data_samples=dict(gt_label=torch.tensor([it["data_samples"]["gt_label"] for it in items])))
+    return model.data_preprocessor(data, False)
+
+
+def measure_costs(cfg: Config, model: torch.nn.Module, batch_size: int) -> Dict[str, float]:
+    """Parameters, bytes saved for backward per training batch, energy / SOPs / MACs per test image."""
+    from benchmark import saved_tensor_bytes
+
+    from zoo.ops import op_report
+
+    train = real_batch(cfg, model, "train", batch_size)
+    model.train()
+    saved = saved_tensor_bytes(lambda: model(train["inputs"], train["data_samples"], mode="loss")["loss"])
+    model.eval()
+    test = real_batch(cfg, model, "test", 256)
+    report = op_report(model.backbone, test["inputs"])
+    return dict(params=sum(p.numel() for p in model.parameters()), saved_bytes_per_batch=saved,
+                energy_mj=report.energy_mj, sops=report.sops, macs=report.macs)
+
+
+def run_variant(name: str, cfg: Config, out_dir: Path) -> Dict[str, Any]:
+    """Train, test and measure one config; returns the row of the results table."""
+    work_dir = out_dir / name
+    work_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("curve.jsonl", "last_checkpoint"):
+        (work_dir / stale).unlink(missing_ok=True)
+    config_path = work_dir / "config.py"
+    cfg.dump(str(config_path))
+    print(f"== {name}: training ({config_path})", flush=True)
+    start = time.time()
+    _run([sys.executable, "tools/train.py", str(config_path), "--work-dir", str(work_dir)], work_dir / "train.log")
+    wall = time.time() - start
+    curve = read_curve(work_dir)
+    if not curve:
+        raise RuntimeError(f"{work_dir} has no validation records (curve.jsonl); see {work_dir / 'train.log'}")
+    checkpoint = _last_checkpoint(work_dir)
+    print(f"== {name}: testing {checkpoint.name}", flush=True)
+    metrics_path = work_dir / "test_metrics.json"
+    _run([sys.executable, "tools/test.py", str(config_path), str(checkpoint), "--work-dir", str(work_dir),
+          "--out", str(metrics_path)], work_dir / "test.log")
+    metrics = json.loads(metrics_path.read_text())
+    train_time = curve[-1]["train_time_s"]
+    iters = curve[-1]["iter"]
+    model = load_trained_model(cfg, checkpoint)
+    costs = measure_costs(cfg, model, cfg.train_dataloader.batch_size)
+    return dict(variant=name, top1=metrics["accuracy/top1"], top5=metrics["accuracy/top5"],
+                epochs_done=curve[-1]["epoch"], iterations=iters, train_time_s=train_time,
+                throughput=iters * cfg.train_dataloader.batch_size / train_time, wall_time_s=wall,
+                budget_hit=train_time >= (cfg.train_cfg.time_budget_s or float("inf")),
+                backbone_args=cfg.model.backbone_args.to_dict(), curve=curve, checkpoint=str(checkpoint), **costs)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# reporting
+# ---------------------------------------------------------------------------------------------------------------
+def markdown(rows: Sequence[Dict[str, Any]], batch_size: int) -> str:
+    mb = 1024 ** 2
+    lines = [f"| variant | test top-1 (%) | top-5 (%) | epochs | training time (min) | training throughput "
+             f"(samples/s) | saved for backward (MB per batch of {batch_size}) | energy (mJ/image) | "
+             f"SOPs (M/image) | parameters |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['top1']:.2f} | {r['top5']:.2f} | {r['epochs_done']}"
+                     f"{' (budget)' if r['budget_hit'] else ''} | {r['train_time_s'] / 60:.1f} | "
+                     f"{r['throughput']:.0f} | {r['saved_bytes_per_batch'] / mb:.1f} | {r['energy_mj']:.4f} | "
+                     f"{r['sops'] / 1e6:.2f} | {r['params'] / 1e3:.0f}k |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(rows: Sequence[Dict[str, Any]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for r in rows:
+        minutes = [0.0] + [c["train_time_s"] / 60 for c in r["curve"]]
+        accuracy = [10.0] + [c["accuracy/top1"] for c in r["curve"]]  # chance level before training
+        ax.plot(minutes, accuracy, marker="o", label=f"{r['variant']} ({r['top1']:.2f}%)")
+    ax.axhline(88.0, color="grey", linestyle="--", linewidth=1, label="goal 88%")
+    ax.set_xlabel("training time (min)")
+    ax.set_ylabel("test top-1 accuracy (%)")
+    ax.set_ylim(bottom=max(0.0, min(min(c["accuracy/top1"] for c in r["curve"]) for r in rows) - 5))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def machine() -> Dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), torch=torch.__version__)
+
+
+def check_data(data_root: Optional[str]) -> None:
+    from tasks.classification.datasets.fashion_mnist import find_fashion_mnist
+
+    try:
+        print(f"Fashion-MNIST: {find_fashion_mnist(data_root)}", flush=True)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--variants", nargs="+", choices=sorted(CONFIGS), default=["dstsp", "dense"])
+    add_settings_arguments(parser)
+    parser.add_argument("--spatial-ratio", type=float, default=DEFAULTS["spatial_ratio"], help="DSTSP P_s")
+    parser.add_argument("--temporal-ratio", type=float, default=DEFAULTS["temporal_ratio"], help="DSTSP P_t")
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "work_dirs/fashion_mnist")
+    parser.add_argument("--figure", type=Path, default=None,
+                        help="training-curve PNG (default: <out-dir>/curve.png; the docs use "
+                             "docs/img/cls_fmnist_curve.png)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
+    args = parse_args(argv)
+    check_data(args.data_root)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for variant in args.variants:
+        dstsp = dict(spatial_ratio=args.spatial_ratio, temporal_ratio=args.temporal_ratio) \
+            if variant == "dstsp" else None
+        rows.append(run_variant(variant, build_config(CONFIGS[variant], args, dstsp), args.out_dir))
+    settings = {k: v for k, v in vars(args).items() if k not in ("out_dir", "figure")}
+    table = markdown(rows, args.batch_size)
+    (args.out_dir / "results.md").write_text(table)
+    (args.out_dir / "results.json").write_text(json.dumps(dict(settings=settings, machine=machine(), rows=rows),
+                                                          indent=2, default=str))
+    figure = args.figure or args.out_dir / "curve.png"
+    plot_curves(rows, figure, f"SMixer on Fashion-MNIST, {machine()['cores']} CPU cores")
+    print("\n" + table)
+    print(f"results: {args.out_dir / 'results.json'}, {args.out_dir / 'results.md'}; curve: {figure}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
