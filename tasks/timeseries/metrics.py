@@ -6,7 +6,7 @@ per-(step, variable) mean over samples ``Ybar[h, c] = mean_m Y[m, h, c]``:
     R²  = 1 - sum (Y - P)² / sum (Y - Ybar)²                  (Eq. 15)
     RSE = sqrt(sum (Y - P)²) / sqrt(sum (Y - Ybar)²)          (Eq. 16, with squared norms: see the docs)
 
-so that R² = 1 - RSE². SeqSNN's ``r2`` (sklearn on the flattened arrays) uses one global mean instead of
+so that R² = 1 - RSE². Both are NaN when the targets do not vary (zero denominator). SeqSNN's ``r2`` (sklearn on the flattened arrays) uses one global mean instead of
 ``Ybar[h, c]``; ``mean="global"`` reproduces it. With an ``observed`` mask, sums and means run over observed
 entries only.
 """
@@ -46,16 +46,20 @@ def _sst(y: np.ndarray, w: np.ndarray, mean: str) -> float:
     return float((w * (y - ybar) ** 2).sum())
 
 
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else float("nan")
+
+
 def r2_score(pred: Any, target: Any, observed: Any = None, mean: str = "per_step") -> float:
     """Eq. 15 on ``[M, H, C]`` arrays (``mean="global"``: SeqSNN's variant)."""
     p, y, w = _prepare(pred, target, observed)
-    return 1.0 - float((w * (y - p) ** 2).sum()) / _sst(y, w, mean)
+    return 1.0 - _ratio((w * (y - p) ** 2).sum(), _sst(y, w, mean))
 
 
 def rse(pred: Any, target: Any, observed: Any = None) -> float:
     """Eq. 16 on ``[M, H, C]`` arrays."""
     p, y, w = _prepare(pred, target, observed)
-    return float(np.sqrt((w * (y - p) ** 2).sum()) / np.sqrt(_sst(y, w, "per_step")))
+    return float(np.sqrt(_ratio((w * (y - p) ** 2).sum(), _sst(y, w, "per_step"))))
 
 
 @METRICS.register_module()
@@ -104,14 +108,14 @@ class ForecastMetric(BaseMetric):
         n = count.sum()
         sst = sum_y2 - sum_y ** 2 / np.maximum(count, 1.0)  # per (step, variable), model space
         weight = scale ** 2 if self.space == "original" else np.ones_like(scale)
-        metrics = dict(loss=sse.sum() / n, r2=1.0 - (weight * sse).sum() / (weight * sst).sum(),
-                       rse=np.sqrt((weight * sse).sum() / (weight * sst).sum()),
+        unexplained = _ratio((weight * sse).sum(), (weight * sst).sum())
+        metrics = dict(loss=sse.sum() / n, r2=1.0 - unexplained, rse=np.sqrt(unexplained),
                        mae=(scale * sae).sum() / n, rmse=np.sqrt((scale ** 2 * sse).sum() / n))
         if self.r2_global:
             a, b = (scale, offset) if self.space == "original" else (np.ones_like(scale), np.zeros_like(offset))
             total = (a * sum_y + b * count).sum()  # sum of targets in the chosen space
             total2 = (a ** 2 * sum_y2 + 2 * a * b * sum_y + b ** 2 * count).sum()
-            metrics["r2_global"] = 1.0 - (weight * sse).sum() / (total2 - total ** 2 / n)
+            metrics["r2_global"] = 1.0 - _ratio((weight * sse).sum(), total2 - total ** 2 / n)
         return {k: float(v) for k, v in metrics.items()}
 
 

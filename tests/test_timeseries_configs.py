@@ -1,0 +1,133 @@
+"""Every forecasting config builds its model and dataset; each model type trains, early-stops and tests."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DATASETS, MODELS
+from mmengine.runner import Runner
+
+import tasks.timeseries  # noqa: F401  (registers the task's classes)
+from test_timeseries_helpers import BENCHMARKS, REPO, write_benchmark
+
+
+
+def _tool(name: str):
+    """Import ``tools/<name>.py`` under a private module name (``test`` would clash with the stdlib)."""
+    spec = importlib.util.spec_from_file_location(f"_tools_{name}", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+train_tool, test_tool, ts_configs, ts_report = (_tool(n) for n in ("train", "test", "ts_configs", "ts_report"))
+
+CONFIGS = REPO / "configs" / "ts"
+LEAVES = sorted(CONFIGS.glob("*_h*.py"))
+REAL = sorted((CONFIGS / "realdata").glob("*.py"))
+TINY_NET = dict(embed_dim=32, depth=1, num_heads=4, mlp_hidden=64)
+ROWS = {"metr_la": 400, "pems_bay": 400, "solar": 320, "electricity": 320}  # enough for window 168 + horizon 96
+
+
+@pytest.fixture(scope="module")
+def benchmark_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("benchmarks")
+    return {name: write_benchmark(folder, name, rows) for name, rows in ROWS.items()}
+
+
+def _dataset_of(path: Path) -> str:
+    return next(name for name in BENCHMARKS if f"_{name}_h" in path.name)
+
+
+def _with_file(cfg: Config, file: Path) -> Config:
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        cfg[loader]["dataset"]["file"] = str(file)
+    return cfg
+
+
+def test_the_64_table_4_configs_and_the_real_data_demos_are_generated_and_current():
+    assert len(LEAVES) == 64 and len(REAL) == 8
+    assert set(LEAVES) | set(REAL) == set(ts_configs.expected_files())
+    assert ts_configs.main(["--check"]) == 0
+    for model in ts_configs.MODELS:
+        for dataset in ts_configs.DATASETS:
+            assert {int(p.stem.rsplit("_h", 1)[1]) for p in LEAVES
+                    if p.name.startswith(f"{model}_{dataset}_h")} == {6, 24, 48, 96}
+
+
+@pytest.mark.parametrize("path", LEAVES, ids=lambda p: p.stem)
+def test_every_config_builds_its_model_and_dataset(path, benchmark_files):
+    name = _dataset_of(path)
+    cfg = _with_file(Config.fromfile(str(path)), benchmark_files[name])
+    horizon = int(path.stem.rsplit("_h", 1)[1])
+    with torch.device("meta"):  # full-size networks (D 256, FFN 1024): check the wiring without allocating
+        model = MODELS.build(cfg.model)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    item = dataset[0]
+    net = model.net
+    assert (net.window, net.in_channels, net.out_channels, net.horizon) == (
+        dataset.window, dataset.num_inputs, dataset.num_series, horizon)
+    assert item["inputs"].shape == (dataset.window, dataset.num_inputs)
+    assert item["data_samples"]["target"].shape == (horizon, BENCHMARKS[name][1])
+    assert net.head.out_features == horizon * BENCHMARKS[name][1]
+    if "smixer" in path.name or "spikformer" in path.name:
+        assert len(net.blocks) == 2 and net.blocks[0].mlp.fc1.linear.out_features == 1024
+        assert net.encoder.time_steps == 4 and (net.dstsp is not None) == ("dstsp" in path.name)
+    assert cfg.optim_wrapper.optimizer == dict(type="Adam", lr=1e-4) and cfg.train_dataloader.batch_size == 64
+    assert cfg.custom_hooks[0]["patience"] == 30 and cfg.default_hooks.checkpoint.save_best == "ts/loss"
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
+def test_real_data_configs_build(path):
+    cfg = Config.fromfile(str(path))
+    model = MODELS.build(cfg.model)
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    batch = torch.stack([dataset[i]["inputs"] for i in range(2)])
+    assert model(batch).shape == (2, 24, dataset.num_series)
+
+
+@pytest.mark.parametrize("model_name", ts_configs.MODELS)
+def test_each_model_type_trains_keeps_its_best_checkpoint_and_tests(model_name, benchmark_files, tmp_path):
+    config = CONFIGS / f"{model_name}_metr_la_h6.py"
+    work_dir = tmp_path / config.stem
+    file = benchmark_files["metr_la"]
+    options = [f"{loader}.dataset.file={file}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")]
+    options += [f"model.net.{k}={v}" for k, v in TINY_NET.items()]
+    options += ["train_cfg.max_epochs=2", "default_hooks.logger.interval=1"]
+    runner = train_tool.main([str(config), "--work-dir", str(work_dir), "--cfg-options", *options])
+    assert runner.train_loop.epoch == 2
+    best = sorted(work_dir.glob("best_ts_loss_epoch_*.pth"))
+    assert len(best) == 1
+    out = tmp_path / "metrics.json"
+    metrics = test_tool.main([str(config), str(best[0]), "--work-dir", str(work_dir), "--out", str(out),
+                              "--cfg-options", *options])
+    assert set(metrics) == {"ts/loss", "ts/r2", "ts/rse", "ts/mae", "ts/rmse", "ts/r2_global"}
+    assert json.loads(out.read_text())["ts/rse"] == pytest.approx(metrics["ts/rse"])
+    assert metrics["ts/r2"] == pytest.approx(1 - metrics["ts/rse"] ** 2)  # Eq. 15 and 16 share their SST
+    assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
+    # the report tool (direct inference + evaluate_predictions) reproduces tools/test.py's numbers
+    rows = ts_report.main([str(config), "--work-root", str(tmp_path), "--periods", "288", "--png",
+                           str(tmp_path / "plot.png"), "--cfg-options", *options])
+    name = ts_report.model_name(config)
+    for key in ("r2", "rse", "mae", "rmse", "loss", "r2_global"):
+        assert rows[name][key] == pytest.approx(metrics[f"ts/{key}"], rel=1e-5, abs=1e-7)
+    assert set(rows) == {name, "persistence", "seasonal naive (288 steps)"}
+    assert (tmp_path / "plot.png").stat().st_size > 10_000
+
+
+def test_early_stopping_ends_training_when_the_validation_loss_stalls(benchmark_files, tmp_path):
+    """``min_delta`` larger than any change: the second validation counts as no improvement (patience 1)."""
+    file = benchmark_files["solar"]
+    options = [f"{loader}.dataset.file={file}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")]
+    options += [f"model.net.{k}={v}" for k, v in TINY_NET.items()]
+    options += ["train_cfg.max_epochs=5", "train_dataloader.batch_size=16"]
+    cfg = train_tool.build_config(train_tool.parse_args([str(CONFIGS / "transformer_solar_h6.py"), "--work-dir",
+                                                         str(tmp_path), "--cfg-options", *options]))
+    cfg.custom_hooks[0].update(patience=1, min_delta=1e9, strict=True)  # strict: 'ts/loss' must be reported
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.train_loop.epoch == 2 and runner.train_loop.stop_training
