@@ -78,7 +78,7 @@ def test_every_config_builds_its_model_and_dataset(path, benchmark_files):
         assert len(net.blocks) == 2 and net.blocks[0].mlp.fc1.linear.out_features == 1024
         assert net.encoder.time_steps == 4 and (net.dstsp is not None) == ("dstsp" in path.name)
     assert cfg.optim_wrapper.optimizer == dict(type="Adam", lr=1e-4) and cfg.train_dataloader.batch_size == 64
-    assert cfg.custom_hooks[0]["patience"] == 30 and cfg.default_hooks.checkpoint.save_best == "ts/loss"
+    assert cfg.custom_hooks[0]["patience"] == 30 and cfg.default_hooks.checkpoint.save_best == "ts/mse"
 
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
@@ -100,12 +100,12 @@ def test_each_model_type_trains_keeps_its_best_checkpoint_and_tests(model_name, 
     options += ["train_cfg.max_epochs=2", "default_hooks.logger.interval=1"]
     runner = train_tool.main([str(config), "--work-dir", str(work_dir), "--cfg-options", *options])
     assert runner.train_loop.epoch == 2
-    best = sorted(work_dir.glob("best_ts_loss_epoch_*.pth"))
+    best = sorted(work_dir.glob("best_ts_mse_epoch_*.pth"))
     assert len(best) == 1
     out = tmp_path / "metrics.json"
     metrics = test_tool.main([str(config), str(best[0]), "--work-dir", str(work_dir), "--out", str(out),
                               "--cfg-options", *options])
-    assert set(metrics) == {"ts/loss", "ts/r2", "ts/rse", "ts/mae", "ts/rmse", "ts/r2_global"}
+    assert set(metrics) == {"ts/mse", "ts/r2", "ts/rse", "ts/mae", "ts/rmse", "ts/r2_global"}
     assert json.loads(out.read_text())["ts/rse"] == pytest.approx(metrics["ts/rse"])
     assert metrics["ts/r2"] == pytest.approx(1 - metrics["ts/rse"] ** 2)  # Eq. 15 and 16 share their SST
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
@@ -113,7 +113,7 @@ def test_each_model_type_trains_keeps_its_best_checkpoint_and_tests(model_name, 
     rows = ts_report.main([str(config), "--work-root", str(tmp_path), "--periods", "288", "--png",
                            str(tmp_path / "plot.png"), "--cfg-options", *options])
     name = ts_report.model_name(config)
-    for key in ("r2", "rse", "mae", "rmse", "loss", "r2_global"):
+    for key in ("r2", "rse", "mae", "rmse", "mse", "r2_global"):
         assert rows[name][key] == pytest.approx(metrics[f"ts/{key}"], rel=1e-5, abs=1e-7)
     assert set(rows) == {name, "persistence", "seasonal naive (288 steps)"}
     assert (tmp_path / "plot.png").stat().st_size > 10_000
@@ -127,7 +127,7 @@ def test_early_stopping_ends_training_when_the_validation_loss_stalls(benchmark_
     options += ["train_cfg.max_epochs=5", "train_dataloader.batch_size=16"]
     cfg = train_tool.build_config(train_tool.parse_args([str(CONFIGS / "transformer_solar_h6.py"), "--work-dir",
                                                          str(tmp_path), "--cfg-options", *options]))
-    cfg.custom_hooks[0].update(patience=1, min_delta=1e9, strict=True)  # strict: 'ts/loss' must be reported
+    cfg.custom_hooks[0].update(patience=1, min_delta=1e9, strict=True)  # strict: 'ts/mse' must be reported
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.train_loop.epoch == 2 and runner.train_loop.stop_training

@@ -69,7 +69,7 @@ def test_forecast_metric_equals_the_formulas_in_both_spaces():
     err = (orig_p - orig_y)[observed]
     assert res["ts/mae"] == pytest.approx(np.abs(err).mean(), rel=1e-6)
     assert res["ts/rmse"] == pytest.approx(np.sqrt((err ** 2).mean()), rel=1e-6)
-    assert res["ts/loss"] == pytest.approx((((pred - target) ** 2)[observed]).mean(), rel=1e-6)
+    assert res["ts/mse"] == pytest.approx((((pred - target) ** 2)[observed]).mean(), rel=1e-6)
     norm = _run_metric(ForecastMetric(space="normalized"), pred, target, observed, offset, scale)
     assert norm["ts/r2"] == pytest.approx(r2_score(pred, target, observed), rel=1e-9)
     assert norm["ts/rse"] == pytest.approx(rse(pred, target, observed), rel=1e-9)
@@ -92,4 +92,4 @@ def test_constant_targets_give_nan_not_infinity():
     assert math.isnan(r2_score(y + 1, y)) and math.isnan(rse(y + 1, y))
     res = _run_metric(ForecastMetric(r2_global=True), (y + 1).astype(np.float32), y.astype(np.float32),
                       np.ones_like(y, bool), np.zeros(3), np.ones(3))
-    assert math.isnan(res["ts/r2"]) and math.isnan(res["ts/r2_global"]) and res["ts/loss"] == pytest.approx(1.0)
+    assert math.isnan(res["ts/r2"]) and math.isnan(res["ts/r2_global"]) and res["ts/mse"] == pytest.approx(1.0)

@@ -151,3 +151,27 @@ def test_persistence_and_seasonal_naive_copy_the_right_rows(tmp_path):
     np.testing.assert_array_equal(seas[:, :, 1], -seas[:, :, 0])
     with pytest.raises(ValueError, match="needs .* rows before the first sample"):
         seasonal_naive_forecast(ForecastDataset(str(path), 10, 5, "train", 0.6, 0.2, normalize="none"), 50)
+
+
+@pytest.mark.parametrize("window_norm", ["mean", "mean_std"])
+def test_window_normalisation_makes_forecasts_follow_the_level_of_the_window(window_norm):
+    torch.manual_seed(0)
+    model = Forecaster(net=dict(type="TransformerForecaster", window=8, in_channels=5, out_channels=3, horizon=2,
+                                **TINY), window_norm=window_norm).eval()
+    x = torch.randn(4, 8, 5)  # 3 series + 2 calendar channels
+    shifted = x.clone()
+    shifted[..., :3] += 10.0  # the same windows 10 units higher; calendar channels unchanged
+    with torch.no_grad():
+        torch.testing.assert_close(model(shifted), model(x) + 10.0, atol=1e-4, rtol=1e-4)
+        moved_calendar = x.clone()
+        moved_calendar[..., 3:] += 1.0
+        assert not torch.allclose(model(moved_calendar), model(x))  # calendar features are not normalised
+    if window_norm == "mean_std":
+        with torch.no_grad():
+            scaled = x.clone()
+            scaled[..., :3] *= 3.0
+            centre = x[..., :3].mean(1, keepdim=True)
+            torch.testing.assert_close(model(scaled), (model(x) - centre) * 3.0 + 3.0 * centre, atol=1e-4,
+                                       rtol=1e-4)
+    with pytest.raises(ValueError, match="window_norm must be one of"):
+        Forecaster(net=model.net, window_norm="last")

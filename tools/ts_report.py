@@ -4,7 +4,7 @@
     python tools/ts_report.py configs/ts/realdata/*_caiso_load_h24.py --periods 24 168 \\
         --channel "CAISO Total" --png docs/img/ts_caiso_load_h24.png --json work_dirs/ts_caiso_load_h24.json
 
-Each config's best checkpoint (``best_ts_loss_epoch_*.pth``, kept by the CheckpointHook) is read from
+Each config's best checkpoint (``best_ts_mse_epoch_*.pth``, kept by the CheckpointHook) is read from
 ``<work-root>/<config name>``. All configs must share one dataset (same file, window, horizon, split): the
 baselines and the plot use the first config's test split. Metrics are the config's ``test_evaluator`` (R² and RSE
 in original units, MAE, RMSE) plus R² in normalised units (every series weighted alike).
@@ -33,9 +33,9 @@ NAMES = {"transformer": "Transformer (ANN)", "spikformer": "Spikformer", "smixer
 
 
 def best_checkpoint(work_dir: Path) -> Path:
-    found = sorted(work_dir.glob("best_ts_loss_epoch_*.pth"))
+    found = sorted(work_dir.glob("best_ts_mse_epoch_*.pth"))
     if len(found) != 1:
-        raise SystemExit(f"expected one best_ts_loss_epoch_*.pth in {work_dir}, found {len(found)}: train first")
+        raise SystemExit(f"expected one best_ts_mse_epoch_*.pth in {work_dir}, found {len(found)}: train first")
     return found[0]
 
 

@@ -6,11 +6,11 @@ Importing the package registers ``ForecastDataset`` (DATASETS), ``Forecaster``, 
 from .baselines import persistence_forecast, seasonal_naive_forecast
 from .dataset import ForecastDataset
 from .encoding import CPGLinear, SpikeEncoder, cpg_code
-from .forecasters import SJ_LIF_TAU2, SpikingForecaster, TransformerForecaster
+from .forecasters import LIF_TAU2, SJ_LIF_TAU2, SpikingForecaster, TransformerForecaster
 from .io import SeriesTable, read_series
 from .metrics import ForecastMetric, evaluate_predictions, r2_score, rse
 from .model import Forecaster, masked_mse
 
 __all__ = ["ForecastDataset", "Forecaster", "SpikingForecaster", "TransformerForecaster", "ForecastMetric",
-           "SpikeEncoder", "CPGLinear", "cpg_code", "SJ_LIF_TAU2", "SeriesTable", "read_series", "r2_score", "rse",
+           "SpikeEncoder", "CPGLinear", "cpg_code", "LIF_TAU2", "SJ_LIF_TAU2", "SeriesTable", "read_series", "r2_score", "rse",
            "evaluate_predictions", "masked_mse", "persistence_forecast", "seasonal_naive_forecast"]

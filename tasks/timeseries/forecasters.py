@@ -17,12 +17,15 @@ from zoo.mixer import EncoderBlock
 
 from .encoding import CPGLinear, SpikeEncoder
 
-__all__ = ["SpikingForecaster", "TransformerForecaster", "SJ_LIF_TAU2"]
+__all__ = ["SpikingForecaster", "TransformerForecaster", "LIF_TAU2", "SJ_LIF_TAU2"]
 
-# SpikingJelly LIFNode(tau=2, decay_input=True, v_threshold=1, ATan(alpha=2), detach_reset=True), the SeqSNN
-# neuron, written as a zoo LIF: h = v/2 + x/2 >= 1 is h' = v'/2 + x >= 2 for v' = 2v, and the ATan surrogate of
-# the halved potential is ATan(alpha=1) of h' - 2 (tests/test_timeseries_models.py checks both against
-# SpikingJelly).
+# Default neuron: zoo LIF with decay 0.5 (= 1 - 1/tau, tau 2), threshold 1, ATan surrogate (alpha 2), reset
+# detached: h_t = v/2 + x_t, spike when h_t >= 1.
+LIF_TAU2: Dict[str, Any] = dict(decay=0.5, v_threshold=1.0, surrogate="atan", alpha=2.0, detach_reset=True)
+# SeqSNN's exact neuron, SpikingJelly LIFNode(tau=2, decay_input=True, v_threshold=1, ATan(alpha=2),
+# detach_reset=True), written as a zoo LIF: h = v/2 + x/2 >= 1 is h' = v'/2 + x >= 2 for v' = 2v, and the ATan
+# surrogate of the halved potential is ATan(alpha=1) of h' - 2 (tests/test_timeseries_models.py checks both
+# against SpikingJelly). It halves every input current, i.e. doubles the effective threshold.
 SJ_LIF_TAU2: Dict[str, Any] = dict(decay=0.5, v_threshold=2.0, surrogate="atan", alpha=1.0, detach_reset=True)
 
 
@@ -59,7 +62,7 @@ class SpikingForecaster(_WindowForecaster):
     neuron.
 
     Defaults follow the paper's appendix E.4 (T = 4, 2 blocks, D = 256, FFN 1024) and SeqSNN (8 heads, LIF
-    tau 2 with ATan surrogate: :data:`SJ_LIF_TAU2`).
+    tau 2 with ATan surrogate: :data:`LIF_TAU2`; :data:`SJ_LIF_TAU2` is SeqSNN's neuron exactly).
     """
 
     def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int = 256,
@@ -68,7 +71,7 @@ class SpikingForecaster(_WindowForecaster):
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, encoder_kernel: int = 3,
                  cpg_neurons: int = 10, cpg_w_max: float = 10000.0, dropout: float = 0.1) -> None:
         super().__init__(window, in_channels, out_channels, horizon, embed_dim)
-        neuron_kwargs = dict(SJ_LIF_TAU2) if neuron_kwargs is None and neuron == "lif" else neuron_kwargs
+        neuron_kwargs = dict(LIF_TAU2) if neuron_kwargs is None and neuron == "lif" else neuron_kwargs
         self.dstsp_cfg = DSTSPConfig.build(dstsp)
         cfg = self.dstsp_cfg
         kept = kept_count(window, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None

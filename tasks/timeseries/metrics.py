@@ -66,8 +66,9 @@ def rse(pred: Any, target: Any, observed: Any = None) -> float:
 class ForecastMetric(BaseMetric):
     """R², RSE, MAE, RMSE and the validation loss for :class:`tasks.timeseries.model.Forecaster` outputs.
 
-    Reported keys (prefix ``ts``): ``loss`` (masked MSE in model space: the training objective, for early
-    stopping), ``r2`` and ``rse`` (in ``space``: ``original`` units by default, or ``normalized``), ``mae`` and
+    Reported keys (prefix ``ts``): ``mse`` (masked MSE in model space: the training objective, monitored by
+    early stopping and the best-checkpoint rule; not called ``loss`` because mmengine's log processor shows
+    running means of keys matching ``loss``), ``r2`` and ``rse`` (in ``space``: ``original`` units by default, or ``normalized``), ``mae`` and
     ``rmse`` (always in original units) and, with ``r2_global=True``, ``r2_global``: R² around one global mean
     as SeqSNN computes it (to compare with numbers produced by the reference code).
 
@@ -109,7 +110,7 @@ class ForecastMetric(BaseMetric):
         sst = sum_y2 - sum_y ** 2 / np.maximum(count, 1.0)  # per (step, variable), model space
         weight = scale ** 2 if self.space == "original" else np.ones_like(scale)
         unexplained = _ratio((weight * sse).sum(), (weight * sst).sum())
-        metrics = dict(loss=sse.sum() / n, r2=1.0 - unexplained, rse=np.sqrt(unexplained),
+        metrics = dict(mse=sse.sum() / n, r2=1.0 - unexplained, rse=np.sqrt(unexplained),
                        mae=(scale * sae).sum() / n, rmse=np.sqrt((scale ** 2 * sse).sum() / n))
         if self.r2_global:
             a, b = (scale, offset) if self.space == "original" else (np.ones_like(scale), np.zeros_like(offset))

@@ -8,7 +8,9 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-__all__ = ["Forecaster", "masked_mse"]
+__all__ = ["Forecaster", "masked_mse", "WINDOW_NORMS"]
+
+WINDOW_NORMS = ("none", "mean", "mean_std")
 
 
 def masked_mse(pred: Tensor, target: Tensor, observed: Optional[Tensor] = None) -> Tensor:
@@ -29,16 +31,39 @@ class Forecaster(BaseModel):
     - ``predict``: one ``{"pred", "target", "observed"}`` dict of ``[H, C_out]`` tensors per sample (model space;
       :meth:`tasks.timeseries.dataset.ForecastDataset.to_original_units` maps them back);
     - ``tensor``: the predictions ``[B, H, C_out]``.
+
+    ``window_norm`` (per-window normalisation, "RevIN" without affine parameters; not in the paper): ``mean``
+    subtracts each window's mean from its ``C_out`` series channels (the first ``C_out`` input channels; calendar
+    features are left alone) and adds it back to the predictions; ``mean_std`` also divides by the window's std
+    and multiplies it back. The network then forecasts the shape of the next steps relative to the recent level,
+    which is what keeps forecasts right when the test period's level lies outside the training range. It assumes
+    targets in the inputs' units (``normalize_targets=True``, the default).
     """
 
-    def __init__(self, net: Union[Dict[str, Any], nn.Module], data_preprocessor: Optional[Dict[str, Any]] = None,
+    def __init__(self, net: Union[Dict[str, Any], nn.Module], window_norm: str = "none",
+                 data_preprocessor: Optional[Dict[str, Any]] = None,
                  init_cfg: Optional[Dict[str, Any]] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if window_norm not in WINDOW_NORMS:
+            raise ValueError(f"window_norm must be one of {WINDOW_NORMS}, got {window_norm!r}")
         self.net = MODELS.build(net) if isinstance(net, dict) else net
+        self.window_norm = window_norm
+
+    def _forecast(self, inputs: Tensor) -> Tensor:
+        """``[B, L, C_in]`` -> ``[B, H, C_out]`` with the optional per-window normalisation around the network."""
+        if self.window_norm == "none":
+            return self.net(inputs)
+        c = self.net.out_channels
+        series = inputs[..., :c]
+        mean = series.mean(1, keepdim=True)  # [B, 1, C_out]
+        std = series.std(1, keepdim=True, unbiased=False) + 1e-5 if self.window_norm == "mean_std" else None
+        scaled = series - mean if std is None else (series - mean) / std
+        pred = self.net(torch.cat([scaled, inputs[..., c:]], dim=-1))
+        return pred + mean if std is None else pred * std + mean
 
     def forward(self, inputs: Tensor, data_samples: Optional[Dict[str, Tensor]] = None,
                 mode: str = "tensor") -> Union[Dict[str, Tensor], List[Dict[str, Tensor]], Tensor]:
-        pred = self.net(inputs)
+        pred = self._forecast(inputs)
         if mode == "tensor":
             return pred
         if data_samples is None or "target" not in data_samples:

@@ -4,11 +4,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # keeps the newest checkpoint (for --resume) and the best one on the validation MSE (ts/loss)
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_best='ts/loss', rule='less'),
+    # keeps the newest checkpoint (for --resume) and the best one on the validation MSE (ts/mse)
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_best='ts/mse', rule='less'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='EarlyStoppingHook', monitor='ts/loss', rule='less', patience=30, min_delta=0.0)]
+custom_hooks = [dict(type='EarlyStoppingHook', monitor='ts/mse', rule='less', patience=30, min_delta=0.0)]
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'

@@ -6,7 +6,7 @@ val_dataloader = dict(**loader, sampler=dict(type='DefaultSampler', shuffle=Fals
                       dataset=dict(type='ForecastDataset', split='valid'))
 test_dataloader = dict(**loader, sampler=dict(type='DefaultSampler', shuffle=False),
                        dataset=dict(type='ForecastDataset', split='test'))
-# R², RSE in original units (Eq. 15, 16), MAE, RMSE, and the validation MSE `ts/loss` for early stopping;
+# R², RSE in original units (Eq. 15, 16), MAE, RMSE, and the validation MSE `ts/mse` for early stopping;
 # the test also reports SeqSNN's global-mean R² (`ts/r2_global`) for comparison with its numbers.
 val_evaluator = dict(type='ForecastMetric')
 test_evaluator = dict(type='ForecastMetric', r2_global=True)
