@@ -64,8 +64,8 @@ def test_every_config_builds_its_model_and_dataset(path, benchmark_files):
     name = _dataset_of(path)
     cfg = _with_file(Config.fromfile(str(path)), benchmark_files[name])
     horizon = int(path.stem.rsplit("_h", 1)[1])
-    with torch.device("meta"):  # full-size networks (D 256, FFN 1024): check the wiring without allocating
-        model = MODELS.build(cfg.model)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()  # the full-size network (D 256, FFN 1024)
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     item = dataset[0]
     net = model.net
@@ -73,6 +73,9 @@ def test_every_config_builds_its_model_and_dataset(path, benchmark_files):
         dataset.window, dataset.num_inputs, dataset.num_series, horizon)
     assert item["inputs"].shape == (dataset.window, dataset.num_inputs)
     assert item["data_samples"]["target"].shape == (horizon, BENCHMARKS[name][1])
+    with torch.no_grad():
+        out = model(torch.stack([item["inputs"], dataset[1]["inputs"]]), mode="tensor")
+    assert out.shape == (2, horizon, BENCHMARKS[name][1]) and torch.isfinite(out).all()
     assert net.head.out_features == horizon * BENCHMARKS[name][1]
     if "smixer" in path.name or "spikformer" in path.name:
         assert len(net.blocks) == 2 and net.blocks[0].mlp.fc1.linear.out_features == 1024

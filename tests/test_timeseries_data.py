@@ -27,7 +27,8 @@ def test_metr_la_h5_is_read_with_its_timestamps_and_sensor_columns(tmp_path):
     assert table.shape == (300, 207)
     np.testing.assert_array_equal(table.values, values)
     assert table.columns[:2] == ("773869", "773870")
-    assert table.index[0] == pd.Timestamp("2012-03-01 00:00") and table.index[1] - table.index[0] == pd.Timedelta("5min")
+    assert table.index[0] == pd.Timestamp("2012-03-01 00:00")
+    assert table.index[1] - table.index[0] == pd.Timedelta("5min")
     with pytest.raises(ValueError, match=r"metr-la.h5 has 207 series columns, expected 325"):
         read_series(path, expected_columns=325)
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tasks.timeseries import (SJ_LIF_TAU2, CPGLinear, ForecastDataset, Forecaster, SpikeEncoder, SpikingForecaster,
-                              TransformerForecaster, cpg_code, masked_mse, persistence_forecast,
+                              TransformerForecaster, cpg_code, masked_mse, persistence_forecast, predict,
                               seasonal_naive_forecast)
 from test_timeseries_helpers import write_txt
 from zoo.dstsp import DSTSP
@@ -175,3 +175,18 @@ def test_window_normalisation_makes_forecasts_follow_the_level_of_the_window(win
                                        rtol=1e-4)
     with pytest.raises(ValueError, match="window_norm must be one of"):
         Forecaster(net=model.net, window_norm="last")
+
+
+def test_predict_returns_every_sample_in_model_or_original_units(tmp_path):
+    values = np.random.default_rng(0).uniform(10, 20, (120, 3))
+    ds = ForecastDataset(str(write_txt(tmp_path / "electricity.txt", values)), window=8, horizon=2, split="test",
+                         train_ratio=0.6, test_ratio=0.2, normalize="column_zscore")
+    torch.manual_seed(0)
+    model = Forecaster(net=dict(type="TransformerForecaster", window=8, in_channels=3, out_channels=3, horizon=2,
+                                **TINY))
+    pred = predict(model, ds, batch_size=5)
+    assert pred.shape == (len(ds), 2, 3) and not model.training
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(pred[7]), model(ds[7]["inputs"][None])[0])
+    np.testing.assert_allclose(predict(model, ds, original_units=True), pred * ds.scaler.scale + ds.scaler.offset,
+                               rtol=1e-6)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Write (or check) the leaf configs of the forecasting task from one template.
 
-    python tools/ts_configs.py            # (re)write configs/ts/<model>_<dataset>_h<horizon>.py and configs/ts/realdata/
+    python tools/ts_configs.py          # (re)write configs/ts/<model>_<dataset>_h<horizon>.py, configs/ts/realdata/
     python tools/ts_configs.py --check    # exit 1 if a file is missing or differs (used by the tests)
 
 Table 4 grid: 4 models x 4 datasets x 4 horizons = 64 files; real-data demos: 4 models x 2 series at horizon 24.
@@ -55,7 +55,8 @@ def expected_files() -> Dict[Path, str]:
             files[ROOT / "realdata" / f"{model}_{dataset}_h{REAL_HORIZON}.py"] = _LEAF.format(
                 what=f"{model} on the real {dataset} series, horizon {REAL_HORIZON}, CPU-sized demo",
                 bases=_bases("../", model, dataset, "cpu_demo", False), horizon=REAL_HORIZON,
-                model="window_norm=_base_.window_norm, ", net=f",\n                      {REAL_NET}", train=", stride=_base_.train_stride")
+                model="window_norm=_base_.window_norm, ", net=f",\n                      {REAL_NET}",
+                train=", stride=_base_.train_stride")
     return files
 
 

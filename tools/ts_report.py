@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import numpy as np
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -39,17 +38,6 @@ def best_checkpoint(work_dir: Path) -> Path:
     return found[0]
 
 
-@torch.no_grad()
-def predict(model: torch.nn.Module, dataset: ts.ForecastDataset, batch_size: int = 256) -> np.ndarray:
-    """Model-space predictions ``[M, H, C]`` for every sample of ``dataset``, in order."""
-    model.eval()
-    out = []
-    for start in range(0, len(dataset), batch_size):
-        inputs = torch.stack([dataset[i]["inputs"] for i in range(start, min(start + batch_size, len(dataset)))])
-        out.append(model(inputs, mode="tensor").numpy())
-    return np.concatenate(out)
-
-
 def score(cfg: Config, dataset: ts.ForecastDataset, pred: np.ndarray) -> Dict[str, float]:
     """The config's test metrics plus ``r2_normalized``."""
     metrics = ts.evaluate_predictions(METRICS.build(cfg.test_evaluator), dataset, pred)
@@ -63,7 +51,8 @@ def model_name(config: Path) -> str:
 
 
 def markdown(rows: Dict[str, Dict[str, float]]) -> str:
-    lines = ["| model | R² ↑ | RSE ↓ | R² (normalised units) ↑ | MAE ↓ | RMSE ↓ |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| model | R² ↑ | RSE ↓ | R² (normalised units) ↑ | MAE ↓ | RMSE ↓ |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for name, m in rows.items():
         lines.append(f"| {name} | {m['r2']:.3f} | {m['rse']:.3f} | {m['r2_normalized']:.3f} | {m['mae']:.4g} | "
                      f"{m['rmse']:.4g} |")
@@ -128,7 +117,7 @@ def main(argv: List[str] | None = None) -> Dict[str, Dict[str, float]]:
         model = MODELS.build(cfg.model)
         load_checkpoint(model, str(best_checkpoint(args.work_root / config.stem)), map_location="cpu", logger="silent")
         name = model_name(config)
-        forecasts[name] = predict(model, dataset)
+        forecasts[name] = ts.predict(model, dataset)
         rows[name] = score(cfg, dataset, forecasts[name])
     naive = {"persistence": ts.persistence_forecast(dataset)}
     naive.update({f"seasonal naive ({p} steps)": ts.seasonal_naive_forecast(dataset, p) for p in args.periods})

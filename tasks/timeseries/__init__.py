@@ -9,8 +9,9 @@ from .encoding import CPGLinear, SpikeEncoder, cpg_code
 from .forecasters import LIF_TAU2, SJ_LIF_TAU2, SpikingForecaster, TransformerForecaster
 from .io import SeriesTable, read_series
 from .metrics import ForecastMetric, evaluate_predictions, r2_score, rse
-from .model import Forecaster, masked_mse
+from .model import Forecaster, masked_mse, predict
 
 __all__ = ["ForecastDataset", "Forecaster", "SpikingForecaster", "TransformerForecaster", "ForecastMetric",
-           "SpikeEncoder", "CPGLinear", "cpg_code", "LIF_TAU2", "SJ_LIF_TAU2", "SeriesTable", "read_series", "r2_score", "rse",
-           "evaluate_predictions", "masked_mse", "persistence_forecast", "seasonal_naive_forecast"]
+           "SpikeEncoder", "CPGLinear", "cpg_code", "LIF_TAU2", "SJ_LIF_TAU2", "SeriesTable", "read_series",
+           "r2_score", "rse",
+           "evaluate_predictions", "masked_mse", "predict", "persistence_forecast", "seasonal_naive_forecast"]

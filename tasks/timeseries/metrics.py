@@ -6,9 +6,9 @@ per-(step, variable) mean over samples ``Ybar[h, c] = mean_m Y[m, h, c]``:
     R²  = 1 - sum (Y - P)² / sum (Y - Ybar)²                  (Eq. 15)
     RSE = sqrt(sum (Y - P)²) / sqrt(sum (Y - Ybar)²)          (Eq. 16, with squared norms: see the docs)
 
-so that R² = 1 - RSE². Both are NaN when the targets do not vary (zero denominator). SeqSNN's ``r2`` (sklearn on the flattened arrays) uses one global mean instead of
-``Ybar[h, c]``; ``mean="global"`` reproduces it. With an ``observed`` mask, sums and means run over observed
-entries only.
+so that R² = 1 - RSE². Both are NaN when the targets do not vary (zero denominator). SeqSNN's ``r2`` (sklearn on
+the flattened arrays) uses one global mean instead of ``Ybar[h, c]``; ``mean="global"`` reproduces it. With an
+``observed`` mask, sums and means run over observed entries only.
 """
 from __future__ import annotations
 
@@ -68,9 +68,9 @@ class ForecastMetric(BaseMetric):
 
     Reported keys (prefix ``ts``): ``mse`` (masked MSE in model space: the training objective, monitored by
     early stopping and the best-checkpoint rule; not called ``loss`` because mmengine's log processor shows
-    running means of keys matching ``loss``), ``r2`` and ``rse`` (in ``space``: ``original`` units by default, or ``normalized``), ``mae`` and
-    ``rmse`` (always in original units) and, with ``r2_global=True``, ``r2_global``: R² around one global mean
-    as SeqSNN computes it (to compare with numbers produced by the reference code).
+    running means of keys matching ``loss``), ``r2`` and ``rse`` (in ``space``: ``original`` units by default, or
+    ``normalized``), ``mae`` and ``rmse`` (always in original units) and, with ``r2_global=True``, ``r2_global``:
+    R² around one global mean as SeqSNN computes it (to compare with numbers produced by the reference code).
 
     Model space -> original units is the per-variable affine map of the dataset's ``metainfo``
     (``target_offset``, ``target_scale``). Only per-(step, variable) sums are kept, so memory does not grow with

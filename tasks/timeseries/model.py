@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Union
 
+import numpy as np
 import torch
 from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-__all__ = ["Forecaster", "masked_mse", "WINDOW_NORMS"]
+__all__ = ["Forecaster", "masked_mse", "predict", "WINDOW_NORMS"]
 
 WINDOW_NORMS = ("none", "mean", "mean_std")
 
@@ -78,3 +79,18 @@ class Forecaster(BaseModel):
             observed = torch.ones_like(target, dtype=torch.bool) if observed is None else observed
             return [dict(pred=p, target=t, observed=o) for p, t, o in zip(pred.detach(), target, observed)]
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+
+@torch.no_grad()
+def predict(model: nn.Module, dataset: Any, batch_size: int = 256, original_units: bool = False) -> np.ndarray:
+    """Forecasts ``[M, H, C]`` for every sample of a :class:`ForecastDataset`, in order, in model space or (with
+    ``original_units=True``) in the units of the file. ``model`` maps ``[B, L, C_in]`` to ``[B, H, C]`` (a
+    :class:`Forecaster` or a bare network); it is put in eval mode."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(dataset), batch_size):
+        inputs = torch.stack([dataset[i]["inputs"] for i in range(start, min(start + batch_size, len(dataset)))])
+        out.append(model(inputs.to(device)).cpu().numpy())
+    pred = np.concatenate(out)
+    return dataset.to_original_units(pred) if original_units else pred
