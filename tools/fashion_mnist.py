@@ -37,7 +37,8 @@ from mmengine.config import Config  # noqa: E402
 CONFIGS = {"dstsp": ROOT / "configs/cls/smixer-dstsp_fmnist.py", "dense": ROOT / "configs/cls/smixer_fmnist.py"}
 DEFAULTS = dict(embed_dim=64, depth=2, num_heads=8, time_steps=2, spatial_ratio=0.3, temporal_ratio=0.5, epochs=5,
                 batch_size=128, lr=2e-3, weight_decay=0.05, warmup_epochs=0.5, label_smoothing=0.1,
-                time_budget_min=15.0, num_workers=1, seed=0)
+                time_budget_min=15.0, num_workers=1, seed=0, augment="crop_flip")
+AUGMENTS = {"crop_flip": ["RandomCrop", "mmcv.RandomFlip"], "flip": ["mmcv.RandomFlip"], "none": []}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -60,6 +61,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> 
                         help="stop training after this many minutes of training (0: no budget)")
     parser.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
     parser.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test images")
+    parser.add_argument("--augment", choices=sorted(AUGMENTS), default=d["augment"],
+                        help="training augmentation: random crop (2 px padding) + flip, flip only, or none")
     parser.add_argument("--num-workers", type=int, default=d["num_workers"], help="data-loading processes")
     parser.add_argument("--seed", type=int, default=d["seed"])
     parser.add_argument("--data-root", default=None, help="folder with the idx files (default: DATA_ROOT or "
@@ -91,6 +94,8 @@ def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str,
             dataset.indices = subset
         cfg[loader].num_workers = args.num_workers
     cfg.train_dataloader.batch_size = args.batch_size
+    keep = AUGMENTS[args.augment] + ["PackClsInputs"]
+    cfg.train_dataloader.dataset.pipeline = [t for t in cfg.train_dataloader.dataset.pipeline if t["type"] in keep]
     cfg.randomness = dict(seed=args.seed, deterministic=False)
     return cfg
 
