@@ -235,3 +235,12 @@ def test_binning_a_real_recording():
     assert frames[:, 1].sum() > 0 and frames[:, 0].sum() > 0  # both polarities present
     with pytest.raises(ValueError, match="exceed the 128 x 128 sensor"):
         events_module.bin_events(events, (128, 128, 2), time_steps=8, size=48)
+
+
+def test_event_dataset_pickles_for_spawned_workers(tmp_path):
+    import pickle as pkl
+
+    write_dvs_gesture(tmp_path, {"train": ["user01_fluorescent"]})
+    dataset = DVS128Gesture(data_root=str(tmp_path), split="train", time_steps=2, size=16, cache_dir=False)
+    clone = pkl.loads(pkl.dumps(dataset))
+    np.testing.assert_array_equal(clone.get_data_info(1)["img"], dataset.get_data_info(1)["img"])

@@ -133,6 +133,8 @@ class EventFrameDataset(ClsBaseDataset):
         cached = self.cache_dir / name if self.cache_dir else None
         if cached is not None and cached.is_file():
             return np.load(cached)
+        if self._tonic is None:  # after unpickling in a spawned worker
+            self._tonic = self._tonic_dataset()
         try:
             events, _ = self._tonic[info["tonic_idx"]]
         except Exception as err:  # tonic/aedat raise many types for unreadable files
@@ -149,6 +151,11 @@ class EventFrameDataset(ClsBaseDataset):
         info = super().get_data_info(idx)
         info["img"] = self.frames(info)
         return info
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_tonic"] = None  # tonic's dataset class is made per instance: rebuilt on first use
+        return state
 
 
 @DATASETS.register_module()
