@@ -27,6 +27,7 @@ def test_build_config_applies_the_settings():
     assert warmup["end"] == cosine["begin"] == 0.5 and cosine["end"] == 4
     dense = fashion_mnist.build_config(fashion_mnist.CONFIGS["dense"], args, None)
     assert dense.model.backbone_args.dstsp is None and "indices" not in dense.val_dataloader.dataset
+    assert dense.train_cfg.time_budget_s is None  # same epochs as the pruned model unless asked otherwise
 
 
 def _row(top1: float, throughput: float = 100.0) -> dict:

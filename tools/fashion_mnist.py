@@ -7,7 +7,8 @@
 
 For each variant (``dstsp``: configs/cls/smixer-dstsp_fmnist.py, ``dense``: configs/cls/smixer_fmnist.py) it
 writes the run's full config to ``<out-dir>/<variant>/config.py``, trains it with ``tools/train.py`` (the loop
-stops early if the training-time budget runs out), evaluates the last checkpoint with ``tools/test.py`` on the
+stops early if the training-time budget runs out; by default only the DSTSP model has one, so that both train the
+same number of epochs), evaluates the last checkpoint with ``tools/test.py`` on the
 test set, and measures on real test images: parameters, bytes autograd saves for backward per training batch
 (saved-tensor hooks), and the theoretical energy per image of paper appendix B (``zoo.ops.op_report``, eval mode).
 Training throughput is trained samples over training time (data loading and steps; evaluation excluded).
@@ -59,6 +60,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> 
     parser.add_argument("--label-smoothing", type=float, default=d["label_smoothing"])
     parser.add_argument("--time-budget-min", type=float, default=d["time_budget_min"],
                         help="stop training after this many minutes of training (0: no budget)")
+    parser.add_argument("--dense-time-budget-min", type=float, default=0.0,
+                        help="budget of the model without DSTSP (0: none, so that both variants train the same "
+                             "number of epochs)")
     parser.add_argument("--train-subset", type=int, default=None, help="train on the first N training images")
     parser.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test images")
     parser.add_argument("--augment", choices=sorted(AUGMENTS), default=d["augment"],
@@ -85,7 +89,8 @@ def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str,
              by_epoch=True, convert_to_iter_based=True),
     ]
     cfg.train_cfg.max_epochs = args.epochs
-    cfg.train_cfg.time_budget_s = args.time_budget_min * 60 if args.time_budget_min else None
+    budget = args.time_budget_min if dstsp else args.dense_time_budget_min
+    cfg.train_cfg.time_budget_s = budget * 60 if budget else None
     for loader, subset in (("train_dataloader", args.train_subset), ("val_dataloader", args.test_subset),
                            ("test_dataloader", args.test_subset)):
         dataset = cfg[loader].dataset
