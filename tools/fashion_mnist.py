@@ -229,12 +229,13 @@ def plot_curves(rows: Sequence[Dict[str, Any]], path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for r in rows:
-        minutes = [0.0] + [c["train_time_s"] / 60 for c in r["curve"]]
-        accuracy = [10.0] + [c["accuracy/top1"] for c in r["curve"]]  # chance level before training
+        minutes = [c["train_time_s"] / 60 for c in r["curve"]]
+        accuracy = [c["accuracy/top1"] for c in r["curve"]]
         ax.plot(minutes, accuracy, marker="o", label=f"{r['variant']} ({r['top1']:.2f}%)")
     ax.axhline(88.0, color="grey", linestyle="--", linewidth=1, label="goal 88%")
     ax.set_xlabel("training time (min)")
     ax.set_ylabel("test top-1 accuracy (%)")
+    ax.set_xlim(left=0)
     ax.set_ylim(bottom=max(0.0, min(min(c["accuracy/top1"] for c in r["curve"]) for r in rows) - 5))
     ax.set_title(title)
     ax.grid(alpha=0.3)
