@@ -25,7 +25,10 @@ def test_build_config_applies_the_settings():
     assert [t["type"] for t in cfg.train_dataloader.dataset.pipeline] == ["mmcv.RandomFlip", "PackClsInputs"]
     warmup, cosine = cfg.param_scheduler
     assert warmup["end"] == cosine["begin"] == 0.5 and cosine["end"] == 4
+    args.augment = "crop_flip"
     dense = fashion_mnist.build_config(fashion_mnist.CONFIGS["dense"], args, None)
+    assert [t["type"] for t in dense.train_dataloader.dataset.pipeline] == ["RandomCrop", "mmcv.RandomFlip",
+                                                                           "PackClsInputs"]
     assert dense.model.backbone_args.dstsp is None and "indices" not in dense.val_dataloader.dataset
     assert dense.train_cfg.time_budget_s is None  # same epochs as the pruned model unless asked otherwise
 

@@ -37,9 +37,11 @@ from mmengine.config import Config  # noqa: E402
 
 CONFIGS = {"dstsp": ROOT / "configs/cls/smixer-dstsp_fmnist.py", "dense": ROOT / "configs/cls/smixer_fmnist.py"}
 DEFAULTS = dict(embed_dim=64, depth=2, num_heads=8, time_steps=2, spatial_ratio=0.3, temporal_ratio=0.5, epochs=5,
-                batch_size=128, lr=2e-3, weight_decay=0.05, warmup_epochs=0.5, label_smoothing=0.1,
-                time_budget_min=15.0, num_workers=1, seed=0, augment="crop_flip")
-AUGMENTS = {"crop_flip": ["RandomCrop", "mmcv.RandomFlip"], "flip": ["mmcv.RandomFlip"], "none": []}
+                batch_size=64, lr=2e-3, weight_decay=0.05, warmup_epochs=0.5, label_smoothing=0.1,
+                time_budget_min=15.0, num_workers=1, seed=0, augment="flip", placement="AS")
+_CROP = dict(type="RandomCrop", size=28, padding=2)
+_FLIP = dict(type="mmcv.RandomFlip", prob=0.5, direction="horizontal")
+AUGMENTS = {"crop_flip": [_CROP, _FLIP], "flip": [_FLIP], "none": []}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -99,8 +101,7 @@ def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str,
             dataset.indices = subset
         cfg[loader].num_workers = args.num_workers
     cfg.train_dataloader.batch_size = args.batch_size
-    keep = AUGMENTS[args.augment] + ["PackClsInputs"]
-    cfg.train_dataloader.dataset.pipeline = [t for t in cfg.train_dataloader.dataset.pipeline if t["type"] in keep]
+    cfg.train_dataloader.dataset.pipeline = [dict(t) for t in AUGMENTS[args.augment]] + [dict(type="PackClsInputs")]
     cfg.randomness = dict(seed=args.seed, deterministic=False)
     return cfg
 
@@ -272,6 +273,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     add_settings_arguments(parser)
     parser.add_argument("--spatial-ratio", type=float, default=DEFAULTS["spatial_ratio"], help="DSTSP P_s")
     parser.add_argument("--temporal-ratio", type=float, default=DEFAULTS["temporal_ratio"], help="DSTSP P_t")
+    parser.add_argument("--placement", choices=("AS", "IS"), default=DEFAULTS["placement"],
+                        help="DSTSP temporal pruning after the stem (AS, the paper's default) or inside it (IS: the "
+                             "stem then also runs on the kept step only)")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "work_dirs/fashion_mnist")
     parser.add_argument("--figure", type=Path, default=None,
                         help="training-curve PNG (default: <out-dir>/curve.png; the docs use "
@@ -285,8 +289,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for variant in args.variants:
-        dstsp = dict(spatial_ratio=args.spatial_ratio, temporal_ratio=args.temporal_ratio) \
-            if variant == "dstsp" else None
+        dstsp = dict(spatial_ratio=args.spatial_ratio, temporal_ratio=args.temporal_ratio,
+                     temporal_placement=args.placement) if variant == "dstsp" else None
         rows.append(run_variant(variant, build_config(CONFIGS[variant], args, dstsp), args.out_dir))
     settings = {k: v for k, v in vars(args).items() if k not in ("out_dir", "figure")}
     table = markdown(rows, args.batch_size)
