@@ -26,10 +26,15 @@ def test_build_config_applies_the_settings():
     warmup, cosine = cfg.param_scheduler
     assert warmup["end"] == cosine["begin"] == 0.5 and cosine["end"] == 4
     args.augment = "crop_flip"
-    dense = fashion_mnist.build_config(fashion_mnist.CONFIGS["dense"], args, None)
+    dense = fashion_mnist.build_config(fashion_mnist.CONFIGS["dense"], args, None, epochs=2.5)
+    assert dense.train_cfg.max_epochs == 3 and dense.train_cfg.stop_at_iter == 38  # 2.5 x (1000 // 64) = 37.5
+    assert dense.param_scheduler[1]["end"] == 2.5
     assert [t["type"] for t in dense.train_dataloader.dataset.pipeline] == ["RandomCrop", "mmcv.RandomFlip",
                                                                            "PackClsInputs"]
     assert dense.model.backbone_args.dstsp is None and "indices" not in dense.val_dataloader.dataset
+    assert fashion_mnist.parse_args([]).epochs == "auto"
+    with pytest.raises(SystemExit):
+        fashion_mnist.parse_args(["--epochs", "1.5"])
     assert dense.train_cfg.time_budget_s is None  # same epochs as the pruned model unless asked otherwise
 
 

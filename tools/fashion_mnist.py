@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The main job: SMixer with and without DSTSP on the real Fashion-MNIST (60k/10k) on a CPU, end to end.
 
-    python tools/fashion_mnist.py                       # both variants, recommended settings, 15-minute budget each
+    python tools/fashion_mnist.py                       # both variants, recommended settings, 15-minute budget
     python tools/fashion_mnist.py --variants dstsp      # the pruned model only
     python tools/fashion_mnist.py --epochs 1 --train-subset 6000 --test-subset 2000   # a quick check
 
@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import statistics
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,7 +38,7 @@ import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
 
 CONFIGS = {"dstsp": ROOT / "configs/cls/smixer-dstsp_fmnist.py", "dense": ROOT / "configs/cls/smixer_fmnist.py"}
-DEFAULTS = dict(embed_dim=64, depth=2, num_heads=8, time_steps=2, spatial_ratio=0.3, temporal_ratio=0.5, epochs=5,
+DEFAULTS = dict(embed_dim=64, depth=2, num_heads=8, time_steps=2, spatial_ratio=0.3, temporal_ratio=0.5, epochs="auto",
                 batch_size=64, lr=2e-3, weight_decay=0.05, warmup_epochs=0.5, label_smoothing=0.1,
                 time_budget_min=15.0, num_workers=1, seed=0, augment="flip", placement="AS")
 _CROP = dict(type="RandomCrop", size=28, padding=2)
@@ -54,7 +56,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> 
     parser.add_argument("--depth", type=int, default=d["depth"], help="encoder blocks")
     parser.add_argument("--num-heads", type=int, default=d["num_heads"], help="token-mixing heads")
     parser.add_argument("--time-steps", type=int, default=d["time_steps"], help="T (the image is repeated T times)")
-    parser.add_argument("--epochs", type=int, default=d["epochs"], help="epochs of the cosine schedule")
+    parser.add_argument("--epochs", type=_epochs, default=d["epochs"],
+                        help="epochs of the cosine schedule, or 'auto': as many as the measured training speed "
+                             "fits into the DSTSP model's time budget (the schedule then ends with the budget)")
     parser.add_argument("--batch-size", type=int, default=d["batch_size"])
     parser.add_argument("--lr", type=float, default=d["lr"], help="AdamW peak learning rate")
     parser.add_argument("--weight-decay", type=float, default=d["weight_decay"])
@@ -75,10 +79,24 @@ def add_settings_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> 
                                                           "/usr/share/datasets/fashion-mnist)")
 
 
-def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str, Any]]) -> Config:
-    """The repository config ``base`` with the command-line settings applied (what the run's config.py holds)."""
+def _epochs(value: str) -> Union[int, str]:
+    if value == "auto":
+        return value
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"epochs must be a positive integer or 'auto', got {value!r}")
+    return int(value)
+
+
+def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str, Any]],
+                 epochs: Optional[float] = None) -> Config:
+    """The repository config ``base`` with the command-line settings applied (what the run's config.py holds).
+
+    ``epochs`` (default ``args.epochs``) may be fractional: the schedule ends there and the run stops at the
+    time budget or at the end of the epoch it falls in.
+    """
     cfg = Config.fromfile(str(base))
-    epochs, warmup = args.epochs, min(args.warmup_epochs, args.epochs / 2)
+    epochs = float(args.epochs if epochs is None else epochs)
+    warmup = min(args.warmup_epochs, epochs / 2)
     backbone = dict(embed_dim=args.embed_dim, depth=args.depth, num_heads=args.num_heads,
                     time_steps=args.time_steps, dstsp=dstsp)
     cfg.model.backbone_args.update(backbone)
@@ -90,7 +108,9 @@ def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str,
         dict(type="CosineAnnealingLR", T_max=epochs - warmup, eta_min=args.lr * 1e-3, begin=warmup, end=epochs,
              by_epoch=True, convert_to_iter_based=True),
     ]
-    cfg.train_cfg.max_epochs = args.epochs
+    cfg.train_cfg.max_epochs = math.ceil(epochs)
+    if epochs != int(epochs):  # the schedule ends mid-epoch: so does training
+        cfg.train_cfg.stop_at_iter = round(epochs * ((args.train_subset or 60000) // args.batch_size))
     budget = args.time_budget_min if dstsp else args.dense_time_budget_min
     cfg.train_cfg.time_budget_s = budget * 60 if budget else None
     for loader, subset in (("train_dataloader", args.train_subset), ("val_dataloader", args.test_subset),
@@ -133,15 +153,15 @@ def _last_checkpoint(work_dir: Path) -> Path:
     return Path(marker.read_text().strip())
 
 
-def load_trained_model(cfg: Config, checkpoint: Path) -> torch.nn.Module:
-    """The ``SpikingClassifier`` of ``cfg`` with the weights of ``checkpoint`` (safe loading)."""
+def load_trained_model(cfg: Config, checkpoint: Optional[Path]) -> torch.nn.Module:
+    """The ``SpikingClassifier`` of ``cfg`` with the weights of ``checkpoint`` (safe loading; ``None``: fresh)."""
     from mmengine.registry import MODELS
 
     import tasks.classification  # noqa: F401
 
     model = MODELS.build(cfg.model)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-    model.load_state_dict(state)
+    if checkpoint is not None:
+        model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"])
     return model.eval()
 
 
@@ -171,6 +191,33 @@ def measure_costs(cfg: Config, model: torch.nn.Module, batch_size: int) -> Dict[
     report = op_report(model.backbone, test["inputs"])
     return dict(params=sum(p.numel() for p in model.parameters()), saved_bytes_per_batch=saved,
                 energy_mj=report.energy_mj, sops=report.sops, macs=report.macs)
+
+
+def measure_speed(cfg: Config, steps: int = 12, warmup: int = 3) -> float:
+    """Training samples per second of ``cfg``'s model: median of ``steps`` optimiser steps on a real batch."""
+    torch.manual_seed(0)
+    model = load_trained_model(cfg, None).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    batch_size = cfg.train_dataloader.batch_size
+    data = real_batch(cfg, model, "train", batch_size)
+    times = []
+    for i in range(warmup + steps):
+        start = time.perf_counter()
+        optimizer.zero_grad()
+        model(data["inputs"], data["data_samples"], mode="loss")["loss"].backward()
+        optimizer.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return batch_size / statistics.median(times)
+
+
+def auto_epochs(cfg: Config, budget_s: float, train_size: int, margin: float = 0.85) -> float:
+    """Epochs that fit in ``budget_s`` at the measured speed, less a margin for data loading and logging."""
+    speed = measure_speed(cfg)
+    epochs = max(0.5, margin * speed * budget_s / train_size)
+    print(f"measured {speed:.0f} samples/s on real batches: {epochs:.2f} epochs of {train_size} images fit in "
+          f"{budget_s / 60:.1f} min", flush=True)
+    return round(epochs, 2)
 
 
 def run_variant(name: str, cfg: Config, out_dir: Path) -> Dict[str, Any]:
@@ -288,11 +335,18 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     check_data(args.data_root)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
+    dstsp = dict(spatial_ratio=args.spatial_ratio, temporal_ratio=args.temporal_ratio,
+                 temporal_placement=args.placement)
+    epochs = None
+    if args.epochs == "auto":  # both variants train the epochs that fit the pruned model into its budget
+        if not args.time_budget_min:
+            raise SystemExit("--epochs auto needs a time budget (--time-budget-min)")
+        epochs = auto_epochs(build_config(CONFIGS["dstsp"], args, dstsp, epochs=1), args.time_budget_min * 60,
+                             args.train_subset or 60000)
     for variant in args.variants:
-        dstsp = dict(spatial_ratio=args.spatial_ratio, temporal_ratio=args.temporal_ratio,
-                     temporal_placement=args.placement) if variant == "dstsp" else None
-        rows.append(run_variant(variant, build_config(CONFIGS[variant], args, dstsp), args.out_dir))
-    settings = {k: v for k, v in vars(args).items() if k not in ("out_dir", "figure")}
+        cfg = build_config(CONFIGS[variant], args, dstsp if variant == "dstsp" else None, epochs)
+        rows.append(run_variant(variant, cfg, args.out_dir))
+    settings = dict({k: v for k, v in vars(args).items() if k not in ("out_dir", "figure")}, schedule_epochs=epochs)
     table = markdown(rows, args.batch_size)
     (args.out_dir / "results.md").write_text(table)
     (args.out_dir / "results.json").write_text(json.dumps(dict(settings=settings, machine=machine(), rows=rows),

@@ -57,19 +57,20 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     Args (besides mmengine's): ``time_budget_s``: stop training once this many seconds of training (data
     loading + steps, no validation) have passed, after finishing the current iteration; ``None`` = no budget.
+    ``stop_at_iter``: stop after this many iterations, even mid-epoch (for schedules that end mid-epoch).
     ``reseed_every_iter``: reseed torch's generator before each iteration (needed for exact resumption).
     """
 
     def __init__(self, runner: Any, dataloader: Any, max_epochs: int, val_begin: int = 1, val_interval: int = 1,
                  dynamic_intervals: Any = None, time_budget_s: Optional[float] = None,
-                 reseed_every_iter: bool = True) -> None:
+                 stop_at_iter: Optional[int] = None, reseed_every_iter: bool = True) -> None:
         super().__init__(runner, dataloader, max_epochs, val_begin, val_interval, dynamic_intervals)
         if self.dataloader.persistent_workers:
             raise ValueError("ResumableEpochBasedTrainLoop needs persistent_workers=False: persistent workers keep "
                              "the dataset's epoch of their first epoch, which breaks per-epoch augmentation seeds")
         if time_budget_s is not None and time_budget_s <= 0:
             raise ValueError(f"time_budget_s must be positive or None, got {time_budget_s}")
-        self.time_budget_s, self.reseed_every_iter = time_budget_s, reseed_every_iter
+        self.time_budget_s, self.stop_at_iter, self.reseed_every_iter = time_budget_s, stop_at_iter, reseed_every_iter
         self.budget_exhausted = False
 
     @property
@@ -109,6 +110,9 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
                 self.runner.logger.info(f"training time budget of {self.time_budget_s:.0f} s reached after "
                                         f"{self._iter} iterations (epoch {self._epoch + 1}, batch {idx + 1} of "
                                         f"{len(self.dataloader)})")
+                break
+            if self.stop_at_iter is not None and self._iter >= self.stop_at_iter:
+                self.stop_training = True
                 break
         self.runner.call_hook("after_train_epoch")
         self._epoch += 1
