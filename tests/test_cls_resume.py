@@ -56,8 +56,8 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(tmp_path):
     subprocess.run(train_command(config, reference), cwd=ROOT, check=True, capture_output=True, timeout=300, env=ENV)
     proc = subprocess.Popen(train_command(config, interrupted), cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=ENV)
-    deadline = time.time() + 240
-    while not (interrupted / "iter_8.pth").is_file():  # iteration 8 = 2nd batch of epoch 2
+    deadline, marker = time.time() + 240, interrupted / "last_checkpoint"  # written once a checkpoint is complete
+    while not (marker.is_file() and marker.read_text().strip().endswith("iter_8.pth")):  # 2nd batch of epoch 2
         assert proc.poll() is None and time.time() < deadline, "training ended before the checkpoint appeared"
         time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
