@@ -8,7 +8,7 @@ inference form (every RepConv / SepRepConv fused into the one convolution it equ
 spikes as in spike-driven inference) over real photos letterboxed to ``size x size``: 4.6 pJ per MAC for layers
 fed by real values (the stem's first convolution), 0.9 pJ per AC x spike value for layers fed by (integer) spikes.
 Without ``--checkpoint`` the weights are the initial ones, so the firing rates (and the energy) are those of an
-untrained network.
+untrained network; the energy at any mean spike value r is ``real-input energy + 0.9 pJ x r x spike-fed MACs``.
 """
 from __future__ import annotations
 
@@ -52,8 +52,15 @@ def letterbox_images(folder: Path, size: int) -> torch.Tensor:
     return torch.stack(batch).float() / 255.0
 
 
+def _part(name: str) -> str:
+    """``backbone.stem`` / ``backbone.stages.2`` / ``backbone.sppf`` / ``neck`` / ``bbox_head`` of a layer name."""
+    keys = name.split(".")
+    return ".".join(keys[:3] if keys[:2] == ["backbone", "stages"] else keys[:2] if keys[0] == "backbone" else keys[:1])
+
+
 def measure(config: str, images: torch.Tensor, checkpoint: Optional[str] = None) -> Dict[str, object]:
-    """Parameters (M), dense GMACs, GSOPs and energy (mJ) per image, split by backbone / neck / head."""
+    """Parameters (M), dense GMACs, GSOPs and energy (mJ) per image, also per part (stem, stages, SPPF, neck,
+    head)."""
     import tasks.detection  # noqa: F401  (registers the modules)
     from mmdet.registry import MODELS
     from tasks.detection import fuse_reparam
@@ -69,25 +76,30 @@ def measure(config: str, images: torch.Tensor, checkpoint: Optional[str] = None)
     report = op_report(model, images, forward=model._forward)
     parts: Dict[str, Dict[str, float]] = {}
     b = report.batch_size
-    for part in ("backbone", "neck", "bbox_head"):
-        layers = [layer for layer in report.layers if layer.name.startswith(part + ".")]
-        parts[part] = dict(gmacs=sum(x.macs for x in layers) / b / 1e9, gsops=sum(x.sops for x in layers) / b / 1e9,
-                           energy_mj=sum(x.energy_pj for x in layers) / b * 1e-9)
+    for layer in report.layers:
+        part = parts.setdefault(_part(layer.name), dict(gmacs=0.0, gsops=0.0, energy_mj=0.0))
+        part["gmacs"] += layer.macs / b / 1e9
+        part["gsops"] += layer.sops / b / 1e9
+        part["energy_mj"] += layer.energy_pj / b * 1e-9
     spiking = [layer for layer in report.layers if layer.spiking]
+    real = [layer for layer in report.layers if not layer.spiking]
     return dict(config=config, checkpoint=checkpoint, image_size=int(images.shape[-1]), images=b,
                 params_m=params / 1e6, gmacs=report.macs / 1e9, gsops=report.sops / 1e9, energy_mj=report.energy_mj,
+                spiking_gmacs=sum(x.macs for x in spiking) / b / 1e9,
+                real_energy_mj=sum(x.energy_pj for x in real) / b * 1e-9,
                 mean_spike_value=sum(x.input_sum for x in spiking) / max(sum(x.input_numel for x in spiking), 1),
                 real_valued_layers=[layer.name for layer in report.layers if not layer.spiking], parts=parts)
 
 
 def to_markdown(rows: List[Dict[str, object]]) -> str:
-    lines = ["| config | params (M) | GMACs | GSOPs | energy (mJ) | backbone / neck / head (mJ) | mean spike |",
-             "|---|---:|---:|---:|---:|---|---:|"]
+    lines = ["| config | params (M) | GMACs | of which spike-fed | real-input energy (mJ) | mean spike value | "
+             "GSOPs | energy (mJ) | GMACs stem / stage 1-4 / SPPF / neck / head |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        p = r["parts"]
-        split = " / ".join(f"{p[k]['energy_mj']:.2f}" for k in ("backbone", "neck", "bbox_head"))
-        lines.append(f"| {Path(r['config']).stem} | {r['params_m']:.2f} | {r['gmacs']:.1f} | {r['gsops']:.1f} | "
-                     f"{r['energy_mj']:.2f} | {split} | {r['mean_spike_value']:.3f} |")
+        split = " / ".join(f"{part['gmacs']:.2f}" for part in r["parts"].values())
+        lines.append(f"| {Path(r['config']).stem} | {r['params_m']:.2f} | {r['gmacs']:.1f} | {r['spiking_gmacs']:.1f} | "
+                     f"{r['real_energy_mj']:.2f} | {r['mean_spike_value']:.3f} | {r['gsops']:.2f} | "
+                     f"{r['energy_mj']:.2f} | {split} |")
     return "\n".join(lines)
 
 

@@ -21,5 +21,5 @@ model = dict(
               kernel_size=7, neuron=neuron),
     bbox_head=dict(type='SpikeYOLOHead', num_classes=80, in_channels=(160, 320, 640), strides=(8, 16, 32),
                    reg_max=16, prior_image_size=640, neuron=neuron),
-    train_cfg=dict(assigner=dict(type='TaskAlignedAssigner', topk=10), alpha=0.5, beta=6.0),
+    train_cfg=dict(assigner=dict(type='InsideTaskAlignedAssigner', topk=10), alpha=0.5, beta=6.0),
     test_cfg=dict(nms_pre=30000, score_thr=0.001, nms=dict(type='nms', iou_threshold=0.7), max_per_img=300))
