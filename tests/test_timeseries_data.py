@@ -131,6 +131,10 @@ def test_calendar_features_are_the_reference_encoding():
     # 2012-03-01 is a Thursday (day of week 3), day of year 61; 2012-12-31 is a Monday, day 366 (leap year)
     np.testing.assert_allclose(feats[0], [5 / 59 - 0.5, -0.5, 3 / 6 - 0.5, -0.5, 60 / 365 - 0.5])
     np.testing.assert_allclose(feats[1], [0.5, 0.5, -0.5, 30 / 30 - 0.5, 365 / 365 - 0.5])
+    some = calendar_features(pd.DatetimeIndex(["2012-03-01 00:05"]), ("hour_of_day", "day_of_week"))
+    np.testing.assert_allclose(some, feats[:1, 1:3])
+    with pytest.raises(ValueError, match="calendar features must be some of"):
+        calendar_features(pd.DatetimeIndex(["2012-03-01"]), ("week_of_year",))
 
 
 # --------------------------------------------------------------------------------------------- windows, splits
@@ -166,6 +170,9 @@ def test_windows_are_consecutive_rows_with_calendar_features(tmp_path):
     assert item["data_samples"]["observed"].all() and item["inputs"].shape == (12, 12)
     with pytest.raises(IndexError, match="out of range"):
         test[len(test)]
+    hourly = ForecastDataset(split="test", calendar=["hour_of_day", "day_of_week"], **kw)
+    assert hourly.num_inputs == 9
+    np.testing.assert_allclose(hourly[3]["inputs"][:, 7:].numpy(), item["inputs"][:, 8:10].numpy())
     thinned = ForecastDataset(split="train", stride=4, **kw)
     assert len(thinned) == -(-len(train) // 4)
     np.testing.assert_array_equal(thinned[2]["inputs"], train[8]["inputs"])

@@ -3,7 +3,7 @@
 One dataset object is one split (``train`` / ``valid`` / ``test``) of one file. Item ``i``:
 
 - ``inputs``: ``[window, m + k]`` float32: the normalised series (missing values filled) and, when enabled, the
-  ``k = 5`` calendar features of each row (:func:`tasks.timeseries.preprocess.calendar_features`);
+  ``k`` calendar features of each row (:func:`tasks.timeseries.preprocess.calendar_features`; k = 5 for all);
 - ``data_samples``: ``{"target": [horizon, m] float32, "observed": [horizon, m] bool}``: the next ``horizon``
   rows of the ``m`` series in *model space* (normalised, or original units with ``normalize_targets=False``)
   and which of them were recorded (missing targets are not scored).
@@ -14,7 +14,7 @@ One dataset object is one split (``train`` / ``valid`` / ``test``) of one file. 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
 
 from .io import detect_format, read_series
-from .preprocess import calendar_features, fill_missing, observed_mask
+from .preprocess import CALENDAR_FEATURES, calendar_features, fill_missing, observed_mask
 from .scaling import Scaler
 from .windows import SPLITS, split_ranges
 
@@ -46,7 +46,9 @@ class ForecastDataset(Dataset):
             the reference does).
         normalize_targets: targets in normalised units (default) or original units (the reference's
             ``raw_label=True``, its default for METR-LA, PEMS-BAY and Solar).
-        calendar: append the 5 calendar features to the inputs; ``None`` = only for ``h5`` files (reference).
+        calendar: append calendar features to the inputs: ``True`` all 5, a list of names for some of them
+            (:data:`tasks.timeseries.preprocess.CALENDAR_FEATURES`), ``False`` none, ``None`` all 5 for ``h5``
+            files only (reference).
         zero_is_missing: treat exact zeros as missing (traffic sets).
         fill: how missing inputs are filled (:data:`tasks.timeseries.preprocess.FILL_METHODS`).
         stride: use every ``stride``-th window of the split (1 = all, as the reference; a larger stride thins
@@ -57,7 +59,8 @@ class ForecastDataset(Dataset):
                  test_ratio: float = 0.1, fmt: str = "auto", key: Optional[str] = None,
                  time_column: Optional[str] = "auto", columns: Optional[Sequence[str]] = None,
                  expected_columns: Optional[int] = None, normalize: str = "column_zscore", fit_on: str = "train",
-                 normalize_targets: bool = True, calendar: Optional[bool] = None, zero_is_missing: bool = False,
+                 normalize_targets: bool = True, calendar: Union[bool, Sequence[str], None] = None,
+                 zero_is_missing: bool = False,
                  fill: str = "ffill", stride: int = 1) -> None:
         super().__init__()
         if split not in SPLITS:
@@ -87,12 +90,13 @@ class ForecastDataset(Dataset):
         self.normalize_targets = bool(normalize_targets)
 
         calendar = fmt == "h5" if calendar is None else calendar
+        names = CALENDAR_FEATURES if calendar is True else tuple(calendar or ())
         parts = [normalized]
-        if calendar:
+        if names:
             if table.index is None:
                 raise ValueError(f"calendar features need timestamps, and {file} has none (format {fmt!r}); set "
                                  f"calendar=False or give a time_column")
-            parts.append(calendar_features(table.index))
+            parts.append(calendar_features(table.index, names))
         self.inputs = np.concatenate(parts, axis=1).astype(np.float32)  # [n, m + k]
         self.index = table.index
 

@@ -55,13 +55,18 @@ def fill_missing(values: np.ndarray, observed: np.ndarray, method: str,
     return frame.to_numpy(dtype=np.float64)
 
 
-def calendar_features(index: pd.DatetimeIndex) -> np.ndarray:
-    """The reference's 5 calendar features per row, each scaled to [-0.5, 0.5]: ``[n]`` timestamps -> ``[n, 5]``.
+def calendar_features(index: pd.DatetimeIndex, names: Sequence[str] = CALENDAR_FEATURES) -> np.ndarray:
+    """Calendar features per row, each scaled to [-0.5, 0.5]: ``[n]`` timestamps -> ``[n, len(names)]``.
 
-    minute / 59, hour / 23, day of week / 6, (day of month - 1) / 30, (day of year - 1) / 365, each minus 0.5
-    (the ``time_features(freq="t")`` encoding of Informer, used by SeqSNN for the .h5 sets).
+    All five (the default) are the reference's: minute / 59, hour / 23, day of week / 6, (day of month - 1) / 30,
+    (day of year - 1) / 365, each minus 0.5 (the ``time_features(freq="t")`` encoding of Informer, used by SeqSNN
+    for the .h5 sets). ``names`` picks some of :data:`CALENDAR_FEATURES`, in that order.
     """
+    unknown = [n for n in names if n not in CALENDAR_FEATURES]
+    if unknown or not names:
+        raise ValueError(f"calendar features must be some of {CALENDAR_FEATURES}, got {list(names)}")
     index = pd.DatetimeIndex(index)
-    feats = [index.minute / 59.0, index.hour / 23.0, index.dayofweek / 6.0, (index.day - 1) / 30.0,
-             (index.dayofyear - 1) / 365.0]
-    return np.stack([np.asarray(f, dtype=np.float64) for f in feats], axis=1) - 0.5
+    all_feats = dict(minute_of_hour=index.minute / 59.0, hour_of_day=index.hour / 23.0,
+                     day_of_week=index.dayofweek / 6.0, day_of_month=(index.day - 1) / 30.0,
+                     day_of_year=(index.dayofyear - 1) / 365.0)
+    return np.stack([np.asarray(all_feats[n], dtype=np.float64) for n in names], axis=1) - 0.5
