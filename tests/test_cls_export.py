@@ -34,7 +34,8 @@ def trained(tmp_path):
     model = MODELS.build(dict(type="SpikingClassifier", backbone="smixer-cifar10-dstsp",
                               backbone_args=dict(num_classes=10, img_size=28, in_chans=1, embed_dim=32, depth=1,
                                                  num_heads=4, time_steps=2,
-                                                 dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.5))))
+                                                 dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.5,
+                                                            temporal_placement="IS"))))
     model.train()
     model.backbone(torch.randn(8, 1, 28, 28))  # move the BN running statistics away from their init
     path = tmp_path / "epoch_1.pth"

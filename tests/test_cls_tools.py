@@ -20,6 +20,8 @@ def test_build_config_applies_the_settings():
                                                                                 temporal_ratio=0.5))
     backbone = cfg.model.backbone_args
     assert (backbone.embed_dim, backbone.time_steps, backbone.dstsp["spatial_ratio"]) == (48, 3, 0.3)
+    assert backbone.dstsp.to_dict() == dict(spatial_ratio=0.3, temporal_ratio=0.5)  # not merged with the config's
+    assert fashion_mnist.parse_args([]).placement == "IS"
     assert cfg.optim_wrapper.optimizer.lr == 3e-3 and cfg.train_cfg.max_epochs == 4
     assert cfg.train_cfg.time_budget_s == 120 and cfg.train_dataloader.dataset.indices == 1000
     assert [t["type"] for t in cfg.train_dataloader.dataset.pipeline] == ["mmcv.RandomFlip", "PackClsInputs"]
