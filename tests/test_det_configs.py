@@ -1,6 +1,6 @@
 """Detection configs through tools/train.py and tools/test.py: paper-size models, training iterations with the
 COCO pipeline (mosaic, affine, EMA, pipeline switch) on the real photos, COCO evaluation, resuming under safe
-checkpoint loading, and clear errors for missing data."""
+checkpoint loading, the energy and visualisation tools, and clear errors for missing data."""
 from __future__ import annotations
 
 import json
@@ -107,6 +107,18 @@ def test_coco_config_trains_evaluates_and_resumes(tmp_path):
     metrics = json.loads(out.read_text())
     for key in ("coco/bbox_mAP", "coco/bbox_mAP_50"):
         assert 0.0 <= metrics[key] <= 1.0  # pycocotools ran on the 17 boxes (-1 would mean no ground truth)
+
+    energy = tmp_path / "energy.json"  # operation counts on the fused inference form of the trained model
+    proc = _run("tools/det_energy.py", str(cfg_path), "--checkpoint", str(work / "epoch_3.pth"), "--size", "128",
+                "--out", str(energy))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (row,) = json.loads(energy.read_text())
+    assert row["real_valued_layers"] == ["backbone.stem.conv"]  # every other conv reads (integer) spikes
+    assert row["gmacs"] > row["spiking_gmacs"] > 0 and row["energy_mj"] > row["real_energy_mj"] > 0
+    png = tmp_path / "pred.png"
+    proc = _run("tools/det_visualize.py", str(cfg_path), str(work / "epoch_3.pth"), "--out", str(png))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_missing_coco_annotations_fail_with_the_path(tmp_path):

@@ -97,9 +97,9 @@ def to_markdown(rows: List[Dict[str, object]]) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         split = " / ".join(f"{part['gmacs']:.2f}" for part in r["parts"].values())
-        lines.append(f"| {Path(r['config']).stem} | {r['params_m']:.2f} | {r['gmacs']:.1f} | {r['spiking_gmacs']:.1f} | "
-                     f"{r['real_energy_mj']:.2f} | {r['mean_spike_value']:.3f} | {r['gsops']:.2f} | "
-                     f"{r['energy_mj']:.2f} | {split} |")
+        lines.append(f"| {Path(r['config']).stem} | {r['params_m']:.2f} | {r['gmacs']:.1f} | "
+                     f"{r['spiking_gmacs']:.1f} | {r['real_energy_mj']:.2f} | {r['mean_spike_value']:.3f} | "
+                     f"{r['gsops']:.2f} | {r['energy_mj']:.2f} | {split} |")
     return "\n".join(lines)
 
 

@@ -12,7 +12,10 @@ __all__ = ["InsideTaskAlignedAssigner", "centres_inside"]
 
 
 def centres_inside(priors: Tensor, boxes: Tensor, eps: float = 1e-9) -> Tensor:
-    """``[A, G]`` mask: the centre of prior ``a`` (``[A, 4]`` boxes, points as zero-size boxes) lies inside box ``g``."""
+    """``[A, G]`` mask: the centre of prior ``a`` lies inside box ``g``.
+
+    ``priors`` ``[A, 4]`` (points as zero-size boxes), ``boxes`` ``[G, 4]``, both ``x1, y1, x2, y2``.
+    """
     cx = (priors[:, 0] + priors[:, 2])[:, None] / 2
     cy = (priors[:, 1] + priors[:, 3])[:, None] / 2
     return ((cx - boxes[:, 0] > eps) & (cy - boxes[:, 1] > eps) & (boxes[:, 2] - cx > eps) &
