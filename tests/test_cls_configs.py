@@ -38,7 +38,8 @@ def data_root(tmp_path_factory):
         images, labels = real_cifar(kind)
         write_cifar(root / kind, kind, (images, labels), (images, labels))
     write_imagenet(root / "imagenet")
-    write_dvs_gesture(root / "events", {"train": ["user01_fluorescent", "user02_lab"], "test": ["user24_led"]}, events=200)
+    write_dvs_gesture(root / "events", {"train": ["user01_fluorescent", "user02_lab"], "test": ["user24_led"]},
+                      events=200)
     write_cifar10dvs(root / "events", classes=("airplane", "truck"), per_class=10, events=100)
     write_fmnist(root / "fashion-mnist", train=8, test=8)
     return root

@@ -60,7 +60,8 @@ def write_cifar(root: Path, kind: str, train: Tuple[np.ndarray, np.ndarray],
         folder = root / "cifar-100-python"
         folder.mkdir(parents=True, exist_ok=True)
         for name, (images, labels) in (("train", train), ("test", test)):
-            _dump(folder / name, {b"filenames": [], b"batch_label": name.encode(), b"fine_labels": [int(v) for v in labels],
+            _dump(folder / name, {b"filenames": [], b"batch_label": name.encode(),
+                                  b"fine_labels": [int(v) for v in labels],
                                   b"coarse_labels": [int(v) // 5 for v in labels], b"data": rows(images)})
         _dump(folder / "meta", {b"fine_label_names": [f"class{i}".encode() for i in range(100)],
                                 b"coarse_label_names": [f"super{i}".encode() for i in range(20)]})

@@ -29,7 +29,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fashion_mnist import CONFIGS, ROOT, add_settings_arguments, build_config, check_data, machine, run_variant  # noqa: E402,E501
+import torch  # noqa: E402
+
+from fashion_mnist import (CONFIGS, ROOT, add_settings_arguments, build_config, check_data, machine,  # noqa: E402
+                           run_variant)
 
 TABLE6 = [(0.0, 0.0), (0.4, 0.0), (0.6, 0.0), (0.0, 0.5), (0.0, 0.75), (0.2, 0.5), (0.3, 0.75)]
 PAPER_TABLE6_CIFAR100 = {(0.0, 0.0): 81.78, (0.4, 0.0): 80.81, (0.6, 0.0): 79.13, (0.0, 0.5): 81.25,
@@ -63,7 +66,7 @@ def run_row(name: str, dstsp: Optional[Dict[str, Any]], args: argparse.Namespace
         if previous.get("config") == cfg.pretty_text:
             print(f"== {name}: reusing {cached}", flush=True)
             return previous["row"]
-    row = run_variant(name, cfg, args.out_dir)
+    row = run_variant(name, cfg, args.out_dir, args.threads)
     row["dstsp"] = dstsp
     cached.write_text(json.dumps(dict(config=cfg.pretty_text, row=row), default=str))
     return row
@@ -152,6 +155,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, Any]]:
     args = parse_args(argv)
     check_data(args.data_root)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     rows: Dict[str, Dict[str, Any]] = {}
     for study in args.studies:

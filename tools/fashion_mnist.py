@@ -74,6 +74,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> 
     parser.add_argument("--augment", choices=sorted(AUGMENTS), default=d["augment"],
                         help="training augmentation: random crop (2 px padding) + flip, flip only, or none")
     parser.add_argument("--num-workers", type=int, default=d["num_workers"], help="data-loading processes")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="intra-op threads of the training/test processes (OMP_NUM_THREADS; 0: torch's default, "
+                             "one per core). On a machine shared with other jobs, 1 is much faster than 2")
     parser.add_argument("--seed", type=int, default=d["seed"])
     parser.add_argument("--data-root", default=None, help="folder with the idx files (default: DATA_ROOT or "
                                                           "/usr/share/datasets/fashion-mnist)")
@@ -130,10 +133,12 @@ def build_config(base: Path, args: argparse.Namespace, dstsp: Optional[Dict[str,
 # ---------------------------------------------------------------------------------------------------------------
 # one run
 # ---------------------------------------------------------------------------------------------------------------
-def _run(command: List[str], log: Path) -> None:
-    """Run a tool, echo its output and keep it in ``log``; raise with the log's tail on failure."""
+def _run(command: List[str], log: Path, threads: int = 0) -> None:
+    """Run a tool (``threads`` intra-op threads, 0: default), echo its progress, keep its output in ``log``."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads)) if threads else None
     with open(log, "w") as f:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=env)
         for line in proc.stdout:
             f.write(line)
             if " - INFO - Epoch(" in line or "time budget of" in line or "Error" in line:
@@ -221,7 +226,7 @@ def auto_epochs(cfg: Config, budget_s: float, train_size: int, margin: float = 0
     return round(epochs, 2)
 
 
-def run_variant(name: str, cfg: Config, out_dir: Path) -> Dict[str, Any]:
+def run_variant(name: str, cfg: Config, out_dir: Path, threads: int = 0) -> Dict[str, Any]:
     """Train, test and measure one config; returns the row of the results table."""
     work_dir = out_dir / name
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -231,7 +236,8 @@ def run_variant(name: str, cfg: Config, out_dir: Path) -> Dict[str, Any]:
     cfg.dump(str(config_path))
     print(f"== {name}: training ({config_path})", flush=True)
     start = time.time()
-    _run([sys.executable, "tools/train.py", str(config_path), "--work-dir", str(work_dir)], work_dir / "train.log")
+    _run([sys.executable, "tools/train.py", str(config_path), "--work-dir", str(work_dir)], work_dir / "train.log",
+         threads)
     wall = time.time() - start
     curve = read_curve(work_dir)
     if not curve:
@@ -240,7 +246,7 @@ def run_variant(name: str, cfg: Config, out_dir: Path) -> Dict[str, Any]:
     print(f"== {name}: testing {checkpoint.name}", flush=True)
     metrics_path = work_dir / "test_metrics.json"
     _run([sys.executable, "tools/test.py", str(config_path), str(checkpoint), "--work-dir", str(work_dir),
-          "--out", str(metrics_path)], work_dir / "test.log")
+          "--out", str(metrics_path)], work_dir / "test.log", threads)
     metrics = json.loads(metrics_path.read_text())
     train_time = curve[-1]["train_time_s"]
     iters = curve[-1]["iter"]
@@ -335,6 +341,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     args = parse_args(argv)
     check_data(args.data_root)
+    if args.threads:
+        torch.set_num_threads(args.threads)  # this tool's own measurements; the runs get OMP_NUM_THREADS
     args.out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     dstsp = dict(spatial_ratio=args.spatial_ratio, temporal_ratio=args.temporal_ratio,
@@ -347,7 +355,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
                              args.train_subset or 60000)
     for variant in args.variants:
         cfg = build_config(CONFIGS[variant], args, dstsp if variant == "dstsp" else None, epochs)
-        rows.append(run_variant(variant, cfg, args.out_dir))
+        rows.append(run_variant(variant, cfg, args.out_dir, args.threads))
     settings = dict({k: v for k, v in vars(args).items() if k not in ("out_dir", "figure")}, schedule_epochs=epochs)
     table = markdown(rows, args.batch_size)
     (args.out_dir / "results.md").write_text(table)

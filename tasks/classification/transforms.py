@@ -36,7 +36,7 @@ def _check_image(img: np.ndarray, who: str) -> None:
 
 @TRANSFORMS.register_module()
 class RandomCrop(BaseTransform):
-    """Pad ``padding`` pixels on each side with the value ``pad_val``, then crop ``size x size`` at a random position."""
+    """Pad ``padding`` pixels on each side with the value ``pad_val``, then crop ``size x size`` at random."""
 
     def __init__(self, size: int, padding: int = 0, pad_val: int = 0) -> None:
         self.size, self.padding, self.pad_val = int(size), int(padding), int(pad_val)
