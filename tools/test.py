@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-import tasks.common  # noqa: E402,F401
+from tasks.common import init_cpu_process_group  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -41,6 +41,7 @@ def main(argv=None) -> dict:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
     cfg.load_from, cfg.resume = args.checkpoint, False
+    init_cpu_process_group(cfg)
     metrics = Runner.from_cfg(cfg).test()
     if args.out:
         Path(args.out).write_text(json.dumps(metrics, indent=2, default=float))

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-import tasks.common  # noqa: E402,F401  (registers SafeCheckpointHook)
+from tasks.common import init_cpu_process_group  # noqa: E402  (also registers SafeCheckpointHook)
+
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,7 +56,9 @@ def build_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv=None) -> Runner:
-    runner = Runner.from_cfg(build_config(parse_args(argv)))
+    cfg = build_config(parse_args(argv))
+    init_cpu_process_group(cfg)
+    runner = Runner.from_cfg(cfg)
     runner.train()
     return runner
 

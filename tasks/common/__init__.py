@@ -1,4 +1,5 @@
 """What every task's mmengine run shares."""
 from .checkpoint import SafeCheckpointHook
+from .distributed import init_cpu_process_group
 
-__all__ = ["SafeCheckpointHook"]
+__all__ = ["SafeCheckpointHook", "init_cpu_process_group"]
