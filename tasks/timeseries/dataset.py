@@ -60,8 +60,7 @@ class ForecastDataset(Dataset):
                  time_column: Optional[str] = "auto", columns: Optional[Sequence[str]] = None,
                  expected_columns: Optional[int] = None, normalize: str = "column_zscore", fit_on: str = "train",
                  normalize_targets: bool = True, calendar: Union[bool, Sequence[str], None] = None,
-                 zero_is_missing: bool = False,
-                 fill: str = "ffill", stride: int = 1) -> None:
+                 zero_is_missing: bool = False, fill: str = "ffill", stride: int = 1) -> None:
         super().__init__()
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
