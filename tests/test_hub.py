@@ -33,6 +33,21 @@ def test_save_and_load_folder_roundtrip(tmp_path):
     assert loaded.metrics == {"top1": 12.5}
 
 
+def test_load_keeps_the_saved_pretrained_cfg(tmp_path):
+    """A fine-tune's own input description (classes, mean/std, dataset) survives save/load, not the variant's."""
+    model = zoo.create("smixer-cifar10-dstsp", num_classes=7, **TINY)
+    model.pretrained_cfg.num_classes, model.pretrained_cfg.dataset = 7, "my-data"
+    model.pretrained_cfg.mean = (0.5, 0.5, 0.5)
+    zoo.save_pretrained(model, tmp_path)
+    loaded = zoo.load(tmp_path)
+    assert loaded.pretrained_cfg == model.pretrained_cfg and loaded.pretrained_cfg.mean == (0.5, 0.5, 0.5)
+    config = json.loads((tmp_path / "config.json").read_text())
+    config["pretrained_cfg"]["colour"] = "red"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="pretrained_cfg.*colour"):
+        zoo.load(tmp_path)
+
+
 def test_load_errors_name_the_problem(tmp_path):
     with pytest.raises(FileNotFoundError, match="config.json"):
         zoo.load(tmp_path)

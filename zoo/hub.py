@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Union
 import torch
 from torch import nn
 
-from .registry import create, get_pretrained_cfg, is_model
+from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model
 
 __all__ = ["save_pretrained", "load", "load_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
 
@@ -54,6 +54,14 @@ def _read_config(path: Path) -> Dict[str, Any]:
     return config
 
 
+def _pretrained_cfg(saved: Any, path: Path) -> PretrainedCfg:
+    fields = set(PretrainedCfg.__dataclass_fields__)
+    if not isinstance(saved, dict) or set(saved) - fields:
+        unknown = sorted(set(saved) - fields) if isinstance(saved, dict) else type(saved).__name__
+        raise ValueError(f"{path}: 'pretrained_cfg' must be a dict of {sorted(fields)}, got {unknown}")
+    return PretrainedCfg(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+
+
 def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides: Any) -> nn.Module:
     """Build the model described by ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
     from safetensors import SafetensorError
@@ -82,6 +90,8 @@ def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides
                          f"{config['model_args']}: missing {missing[:5]}, unexpected {unexpected[:5]}, "
                          f"wrong shape {sorted(wrong)[:5]}")
     model.load_state_dict(state)
+    if "pretrained_cfg" in config:  # what the weights were trained on (e.g. a fine-tune's classes and mean/std)
+        model.pretrained_cfg = _pretrained_cfg(config["pretrained_cfg"], folder / CONFIG_NAME)
     if "metrics" in config:
         model.metrics = config["metrics"]
     return model

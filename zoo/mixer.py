@@ -6,15 +6,16 @@ neuron, so every linear layer inside a branch sees spikes. Blocks take the DSTSP
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
+from .dstsp import DSTSP, DSTSPConfig, kept_count
 from .layers import LinearBN, make_neuron
 
 __all__ = ["TokenMixing", "AttentionProduct", "SpikingTokenMixer", "SpikingSelfAttention", "SpikingMLP",
-           "EncoderBlock"]
+           "EncoderBlock", "build_pruned_blocks", "run_pruned_blocks"]
 
 
 class TokenMixing(nn.Module):
@@ -169,3 +170,37 @@ class EncoderBlock(nn.Module):
     def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
         x = x + self.mixer(x, token_index)
         return x + self.mlp(x)
+
+
+def build_pruned_blocks(cfg: Optional[DSTSPConfig], dim: int, num_tokens: int, depth: int, num_heads: int,
+                        mlp_ratio: float = 4.0, mixer: str = "stm", neuron: str = "lif",
+                        neuron_kwargs: Optional[Dict[str, Any]] = None,
+                        time_steps: Optional[int] = None) -> Tuple[Optional[DSTSP], nn.ModuleList]:
+    """DSTSP (``None`` without ``cfg``) and ``depth`` encoder blocks sized for the tokens it keeps.
+
+    The ratios are checked here, so that a ratio that keeps no token (or, given ``time_steps``, no step) fails
+    when the model is built rather than at its first batch. Run them with :func:`run_pruned_blocks`.
+    """
+    kept = kept_count(num_tokens, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None
+    if cfg and cfg.temporal_ratio and time_steps is not None:
+        kept_count(time_steps, cfg.temporal_ratio, "temporal")
+    dstsp = DSTSP(cfg, neuron, neuron_kwargs) if cfg else None
+    blocks = nn.ModuleList(
+        EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, neuron_kwargs,
+                     cfg.mixer_weight if cfg else "static", kept) for _ in range(depth))
+    return dstsp, blocks
+
+
+def run_pruned_blocks(tokens: Tensor, dstsp: Optional[DSTSP], blocks: nn.ModuleList,
+                      prune_time: bool = True) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+    """``tokens`` ``[T, B, N, C]`` -> DSTSP -> blocks -> ``(stream [T', B, N', C], step_index, token_index)``.
+
+    ``step_index`` ``[T', B]`` and ``token_index`` ``[T', B, N']`` say which steps and tokens were kept (``None``
+    where nothing was pruned); ``prune_time=False`` when the steps were already pruned inside the stem.
+    """
+    step_index = token_index = None
+    if dstsp is not None:
+        tokens, step_index, token_index = dstsp(tokens, prune_time=prune_time)
+    for block in blocks:
+        tokens = block(tokens, token_index)
+    return tokens, step_index, token_index

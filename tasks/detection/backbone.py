@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.dstsp import DSTSP, DSTSPConfig, kept_count
+from zoo.dstsp import DSTSPConfig
 from zoo.layers import take_steps
-from zoo.mixer import EncoderBlock
+from zoo.mixer import build_pruned_blocks, run_pruned_blocks
 
 from .layers import DEFAULT_NEURON, AllConvBlock, ConvBlock, SpikeConv, SpikeSPPF
 
@@ -50,12 +50,8 @@ class SMixerStage(nn.Module):
         self.grid = (int(grid[0]), int(grid[1]))
         num_tokens = self.grid[0] * self.grid[1]
         kind, kwargs = _neuron_parts(neuron)
-        cfg = DSTSPConfig.build(dstsp)
-        kept = kept_count(num_tokens, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None
-        self.dstsp = DSTSP(cfg, kind, kwargs) if cfg else None
-        self.blocks = nn.ModuleList(
-            EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, "stm", kind, kwargs,
-                         cfg.mixer_weight if cfg else "static", kept) for _ in range(depth))
+        self.dstsp, self.blocks = build_pruned_blocks(DSTSPConfig.build(dstsp), dim, num_tokens, depth, num_heads,
+                                                      mlp_ratio, "stm", kind, kwargs)
 
     def forward(self, x: Tensor) -> Tensor:
         t, b, c, h, w = x.shape
@@ -70,12 +66,7 @@ class SMixerStage(nn.Module):
 
     def _mix(self, tokens: Tensor) -> Tensor:
         """``[T, B, N, C]`` -> ``[T, B, N, C]``; DSTSP-pruned steps / tokens keep their input values."""
-        step_index = token_index = None
-        kept = tokens
-        if self.dstsp is not None:
-            kept, step_index, token_index = self.dstsp(tokens)
-        for block in self.blocks:
-            kept = block(kept, token_index)
+        kept, step_index, token_index = run_pruned_blocks(tokens, self.dstsp, self.blocks)
         if token_index is not None:
             base = take_steps(tokens, step_index) if step_index is not None else tokens
             kept = base.scatter(2, token_index.unsqueeze(-1).expand_as(kept), kept)

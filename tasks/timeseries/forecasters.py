@@ -12,8 +12,8 @@ import torch
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from zoo.dstsp import DSTSP, DSTSPConfig, kept_count
-from zoo.mixer import EncoderBlock
+from zoo.dstsp import DSTSPConfig
+from zoo.mixer import build_pruned_blocks, run_pruned_blocks
 
 from .encoding import CPGLinear, SpikeEncoder
 
@@ -74,30 +74,21 @@ class SpikingForecaster(_WindowForecaster):
         neuron_kwargs = dict(LIF_TAU2) if neuron_kwargs is None and neuron == "lif" else neuron_kwargs
         self.dstsp_cfg = DSTSPConfig.build(dstsp)
         cfg = self.dstsp_cfg
-        kept = kept_count(window, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None
-        if cfg and cfg.temporal_ratio:
-            kept_count(time_steps, cfg.temporal_ratio, "temporal")  # fail early on a ratio that keeps no step
         self.encoder = SpikeEncoder(time_steps, encoder_kernel, neuron, neuron_kwargs)
         self.embed = CPGLinear(in_channels, embed_dim, window, cpg_neurons, cpg_w_max, dropout)
-        self.dstsp = DSTSP(cfg, neuron, neuron_kwargs) if cfg else None
+        self.dstsp, self.blocks = build_pruned_blocks(cfg, embed_dim, window, depth, num_heads,
+                                                      mlp_hidden / embed_dim, mixer, neuron, neuron_kwargs,
+                                                      time_steps)
         if cfg and cfg.temporal_placement == "IS":
             self.encoder.step_pruner = self.dstsp.stem_step_pruner
-        self.blocks = nn.ModuleList(
-            EncoderBlock(embed_dim, window, num_heads, mlp_hidden / embed_dim, mixer, neuron, neuron_kwargs,
-                         cfg.mixer_weight if cfg else "static", kept) for _ in range(depth))
 
     def forward_tokens(self, x: Tensor) -> Tensor:
         """``[B, L, C_in]`` -> residual stream after the last block ``[T', B, L', D]``."""
         self._check(x)
         spikes, stem_steps = self.encoder(x)  # [T, B, L, C_in]
         tokens = self.embed(spikes)  # [T, B, L, D]
-        token_index = None
-        if self.dstsp is not None:
-            tokens, _, token_index = self.dstsp(tokens, prune_time=stem_steps is None and
-                                                self.dstsp_cfg.temporal_placement == "AS")
-        for block in self.blocks:
-            tokens = block(tokens, token_index)
-        return tokens
+        prune_time = stem_steps is None and self.dstsp_cfg is not None and self.dstsp_cfg.temporal_placement == "AS"
+        return run_pruned_blocks(tokens, self.dstsp, self.blocks, prune_time)[0]
 
     def forward(self, x: Tensor) -> Tensor:
         """``[B, L, C_in]`` -> ``[B, H, C_out]``."""

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Union
 
-import torch
 from torch import Tensor, nn
 
-from ..dstsp import DSTSP, DSTSPConfig, kept_count
+from ..dstsp import DSTSPConfig
 from ..layers import SpikingPatchSplitting
-from ..mixer import EncoderBlock
+from ..mixer import build_pruned_blocks, run_pruned_blocks
 from ..registry import PretrainedCfg, register_model
 
 __all__ = ["SMixer"]
@@ -39,19 +38,12 @@ class SMixer(nn.Module):
         self.num_tokens = (img_size // downsample) ** 2
         self.dstsp_cfg = DSTSPConfig.build(dstsp)
         cfg = self.dstsp_cfg
-        kept = kept_count(self.num_tokens, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None
-        if cfg and cfg.temporal_ratio:
-            kept_count(time_steps, cfg.temporal_ratio, "temporal")  # fail early on a ratio that keeps no step
-        weight_mode = cfg.mixer_weight if cfg else "static"
-
         self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, neuron_kwargs)
-        self.dstsp = DSTSP(cfg, neuron, neuron_kwargs) if cfg else None
+        self.dstsp, self.blocks = build_pruned_blocks(cfg, embed_dim, self.num_tokens, depth, num_heads, mlp_ratio,
+                                                      mixer, neuron, neuron_kwargs, time_steps)
         if cfg and cfg.temporal_placement == "IS":
             self.patch_embed.step_pruner = self.dstsp.stem_step_pruner
             self.patch_embed.step_pruner_after = cfg.stem_layer
-        self.blocks = nn.ModuleList(
-            EncoderBlock(embed_dim, self.num_tokens, num_heads, mlp_ratio, mixer, neuron, neuron_kwargs,
-                         weight_mode, kept) for _ in range(depth))
         self.head = nn.Linear(embed_dim, num_classes)
         self.init_args = dict(img_size=img_size, in_chans=in_chans, num_classes=num_classes, embed_dim=embed_dim,
                               depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio, downsample=downsample,
@@ -72,13 +64,8 @@ class SMixer(nn.Module):
         """Input as in :meth:`forward` -> residual stream after the last block ``[T', B, N', C]``."""
         x = self._check_input(x)
         tokens, stem_steps = self.patch_embed(x, self.time_steps)
-        token_index = None
-        if self.dstsp is not None:
-            tokens, _, token_index = self.dstsp(tokens, prune_time=stem_steps is None and
-                                                self.dstsp_cfg.temporal_placement == "AS")
-        for block in self.blocks:
-            tokens = block(tokens, token_index)
-        return tokens
+        prune_time = stem_steps is None and self.dstsp_cfg is not None and self.dstsp_cfg.temporal_placement == "AS"
+        return run_pruned_blocks(tokens, self.dstsp, self.blocks, prune_time)[0]
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.forward_features(x).mean(2)).mean(0)
