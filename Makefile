@@ -5,6 +5,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed
+# Where a folder of prebuilt wheels sits beside the clone (this machine kind's mmcv 2.1.0 build), pip uses it
+# and skips the ~25-minute mmcv build; elsewhere mmcv builds from source as before.
+WHEELS := $(abspath $(CURDIR)/../shared/wheels)
+ifneq ($(wildcard $(WHEELS)/*.whl),)
+export PIP_FIND_LINKS := $(WHEELS)
+endif
 
 .PHONY: install install-det demo test clean
 

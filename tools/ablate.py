@@ -33,6 +33,7 @@ import torch  # noqa: E402
 
 from fashion_mnist import (CONFIGS, ROOT, add_settings_arguments, build_config, check_data, machine,  # noqa: E402
                            run_variant)
+from tasks.common.cli import run_command  # noqa: E402
 
 TABLE6 = [(0.0, 0.0), (0.4, 0.0), (0.6, 0.0), (0.0, 0.5), (0.0, 0.75), (0.2, 0.5), (0.3, 0.75)]
 PAPER_TABLE6_CIFAR100 = {(0.0, 0.0): 81.78, (0.4, 0.0): 80.81, (0.6, 0.0): 79.13, (0.0, 0.5): 81.25,
@@ -174,4 +175,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

@@ -29,6 +29,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
 from zoo.ops import op_report  # noqa: E402
+from tasks.common.cli import run_command  # noqa: E402
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
@@ -124,4 +125,4 @@ def main(argv=None) -> List[Dict[str, object]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

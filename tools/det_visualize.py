@@ -26,6 +26,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
+from tasks.common.cli import run_command  # noqa: E402
 
 
 def main(argv=None) -> Path:
@@ -83,4 +84,4 @@ def main(argv=None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
+from tasks.common.cli import run_command  # noqa: E402
 
 CONFIGS = {"dstsp": ROOT / "configs/cls/smixer-dstsp_fmnist.py", "dense": ROOT / "configs/cls/smixer_fmnist.py"}
 DEFAULTS = dict(embed_dim=64, depth=2, num_heads=8, time_steps=2, spatial_ratio=0.3, temporal_ratio=0.5, epochs="auto",
@@ -369,4 +370,4 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

@@ -2,6 +2,8 @@
 """Evaluate a checkpoint with the config's test dataloader and metrics.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--cfg-options k=v ...] [--out metrics.json]
+
+A checkpoint that is unreadable or does not fit the config's model is refused with one ``error:`` line.
 """
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from tasks.common import init_cpu_process_group  # noqa: E402
+from tasks.common import init_cpu_process_group, run_command  # noqa: E402
+from tasks.common.checkpoint import check_state_dict_matches  # noqa: E402
+from tasks.common.config import load_config, make_work_dir  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,17 +36,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    for path, what in ((args.config, "config file"), (args.checkpoint, "checkpoint")):
-        if not Path(path).is_file():
-            raise SystemExit(f"{what} not found: {path}")
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
     cfg.load_from, cfg.resume = args.checkpoint, False
+    make_work_dir(cfg.work_dir)
     init_cpu_process_group(cfg)
-    metrics = Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    check_state_dict_matches(runner.model, args.checkpoint)  # mmengine would load a foreign one partially
+    metrics = runner.test()
     if args.out:
         Path(args.out).write_text(json.dumps(metrics, indent=2, default=float))
     print(json.dumps(metrics, indent=2, default=float))
@@ -50,4 +52,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

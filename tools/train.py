@@ -5,7 +5,10 @@
     torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch
 
 ``--resume`` alone resumes from the newest checkpoint in the work dir; with a path, from that checkpoint.
-Checkpoints load under torch's safe loading (see tasks/common/checkpoint.py).
+Checkpoints load under torch's safe loading and are written atomically (see tasks/common/checkpoint.py); with
+``--resume`` an unreadable newest checkpoint (a run killed while writing it) is skipped for the one before.
+A mistake (missing file, unknown config key, foreign checkpoint) prints one ``error:`` line; ``--debug`` shows
+the traceback.
 """
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from tasks.common import init_cpu_process_group  # noqa: E402  (also registers SafeCheckpointHook)
+from tasks.common import init_cpu_process_group, run_command  # noqa: E402  (also registers SafeCheckpointHook)
+from tasks.common.checkpoint import check_state_dict_matches, latest_checkpoint  # noqa: E402
+from tasks.common.config import load_config, make_work_dir  # noqa: E402
 
 
 
@@ -35,18 +40,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    if not Path(args.config).is_file():
-        raise SystemExit(f"config file not found: {args.config}")
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
     if args.resume == "auto":
-        cfg.resume, cfg.load_from = True, None
+        cfg.resume, cfg.load_from = True, latest_checkpoint(cfg.work_dir)
     elif args.resume:
         if not Path(args.resume).is_file():
-            raise SystemExit(f"checkpoint to resume from not found: {args.resume}")
+            raise FileNotFoundError(f"checkpoint to resume from not found: {args.resume}")
         cfg.resume, cfg.load_from = True, args.resume
     hooks = list(cfg.get("custom_hooks") or [])
     if not any(h.get("type") == "SafeCheckpointHook" for h in hooks):
@@ -57,11 +58,14 @@ def build_config(args: argparse.Namespace) -> Config:
 
 def main(argv=None) -> Runner:
     cfg = build_config(parse_args(argv))
+    make_work_dir(cfg.work_dir)
     init_cpu_process_group(cfg)
     runner = Runner.from_cfg(cfg)
+    if cfg.resume and cfg.load_from:
+        check_state_dict_matches(runner.model, cfg.load_from)
     runner.train()
     return runner
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

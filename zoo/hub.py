@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
+from urllib.parse import urlparse
 
 import torch
 from torch import nn
 
 from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model
 
-__all__ = ["save_pretrained", "load", "load_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
+__all__ = ["save_pretrained", "load", "load_folder", "write_atomic", "WEIGHTS_NAME", "CONFIG_NAME"]
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -24,24 +26,47 @@ CONFIG_NAME = "config.json"
 
 def save_pretrained(model: nn.Module, folder: Union[str, Path], metrics: Optional[Dict[str, Any]] = None,
                     model_card: Optional[str] = None) -> Path:
-    """Write ``model.safetensors`` + ``config.json`` (+ ``README.md`` if a model card is given) to ``folder``."""
-    from safetensors.torch import save_file
+    """Write ``model.safetensors`` + ``config.json`` (+ ``README.md`` if a model card is given) to ``folder``.
+
+    Each file is written next to its final name and renamed into place, so an interrupted save never leaves a
+    half-written file under a checkpoint's name.
+    """
+    from safetensors.torch import save
 
     variant = getattr(model, "variant", None)
     if variant is None or not hasattr(model, "init_args"):
         raise ValueError("save_pretrained needs a model built by zoo.create or zoo.load (it records its variant)")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / WEIGHTS_NAME), metadata={"format": "pt", "architecture": variant})
     config = {"architecture": variant, "model_args": model.init_args,
               "pretrained_cfg": model.pretrained_cfg.to_dict()}
     if metrics:
         config["metrics"] = metrics
-    (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2))
+    files = {WEIGHTS_NAME: save(state, metadata={"format": "pt", "architecture": variant}),
+             CONFIG_NAME: json.dumps(config, indent=2).encode()}
     if model_card:
-        (folder / "README.md").write_text(model_card)
+        files["README.md"] = model_card.encode()
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            write_atomic(folder / name, data)
+    except OSError as err:
+        raise OSError(f"cannot write the checkpoint to {folder}: {err.strerror or err}; choose a writable "
+                      f"folder") from None
     return folder
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it to ``path`` (atomic on POSIX)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _read_config(path: Path) -> Dict[str, Any]:
@@ -75,7 +100,10 @@ def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides
     config = _read_config(folder / CONFIG_NAME)
     if not is_model(config["architecture"]):
         raise ValueError(f"{folder / CONFIG_NAME} names unknown architecture {config['architecture']!r}")
-    model = create(config["architecture"], **{**config["model_args"], **overrides})
+    try:
+        model = create(config["architecture"], **{**config["model_args"], **overrides})
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{folder / CONFIG_NAME}: cannot build {config['architecture']}: {err}") from None
     try:
         state = load_file(str(folder / WEIGHTS_NAME), device=map_location)
     except (SafetensorError, OSError, ValueError) as err:
@@ -97,13 +125,39 @@ def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides
     return model
 
 
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hub endpoint accepts a TCP connection (assumed yes behind a proxy, which only the client
+    knows how to use; no when HF_HUB_OFFLINE is set)."""
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlparse(constants.ENDPOINT)
+    try:
+        with socket.create_connection((url.hostname, url.port or 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def _hub_folder(repo_id: str, revision: Optional[str] = None) -> Path:
     """Download (or find in the local Hub cache) the two files of ``repo_id``; a one-line error if impossible."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
+    def download(local_only: bool) -> List[str]:
+        return [hf_hub_download(repo_id, name, revision=revision, local_files_only=local_only)
+                for name in (CONFIG_NAME, WEIGHTS_NAME)]
+
     try:
-        paths = [hf_hub_download(repo_id, name, revision=revision) for name in (CONFIG_NAME, WEIGHTS_NAME)]
+        try:
+            paths = download(local_only=True)  # the local cache first: no network needed
+        except LocalEntryNotFoundError:
+            if not _hub_reachable():  # fail in seconds rather than after the client's retries
+                raise
+            paths = download(local_only=False)
     except LocalEntryNotFoundError:
         offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
         hint = ("HF_HUB_OFFLINE is set: download it once online (`huggingface-cli download " + repo_id + "`) or "
@@ -128,6 +182,9 @@ def load(name_or_path: Union[str, Path], pretrained: bool = True, revision: Opti
     path = Path(name_or_path)
     if path.is_dir():
         return load_folder(path, **overrides)
+    if path.is_file():
+        raise ValueError(f"{path} is a file; zoo.load reads a folder holding {CONFIG_NAME} and {WEIGHTS_NAME} "
+                         f"(tools/export.py turns a training checkpoint into one)")
     name = str(name_or_path)
     if is_model(name):
         if not pretrained:

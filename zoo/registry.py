@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import inspect
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -56,6 +57,9 @@ def register_model(name: str, pretrained_cfg: PretrainedCfg, **model_args: Any):
 
 
 def _entry(name: str) -> _Entry:
+    if not isinstance(name, str):
+        raise TypeError(f"a model name is a string such as 'smixer-cifar10', got {type(name).__name__}; "
+                        f"see zoo.list_models()")
     if name not in _REGISTRY:
         close = fnmatch.filter(_REGISTRY, f"*{name.split('-')[0]}*")[:5]
         raise KeyError(f"unknown model {name!r}" + (f"; did you mean one of {close}?" if close else
@@ -87,9 +91,21 @@ def model_args(name: str, **overrides: Any) -> Dict[str, Any]:
     return args
 
 
+def _check_options(name: str, fn: Callable[..., nn.Module], options: Dict[str, Any]) -> None:
+    """Refuse options the constructor does not take, naming the ones it does."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(options) - set(params))
+    if unknown:
+        raise TypeError(f"{name}: unknown option(s) {unknown}; known: {sorted(k for k in params if k != 'self')}")
+
+
 def create(name: str, **overrides: Any) -> nn.Module:
     """Build a registered variant with random weights; ``overrides`` replace constructor arguments."""
-    model = _entry(name).fn(**model_args(name, **overrides))
+    entry = _entry(name)
+    _check_options(name, entry.fn, overrides)
+    model = entry.fn(**model_args(name, **overrides))
     model.variant = name
     model.pretrained_cfg = get_pretrained_cfg(name)
     return model

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Union
 
+import torch
 from torch import Tensor, nn
 
 from ..dstsp import DSTSPConfig
@@ -18,7 +19,8 @@ class SMixer(nn.Module):
 
     Input: static images ``[B, C, H, W]`` (direct encoding: repeated over ``time_steps``, the first convolution
     computed once) or event frames ``[B, T, C, H, W]`` / ``[T, B, C, H, W]`` (``time_first=True``).
-    Output: logits ``[B, num_classes]`` (head: mean over tokens -> Linear -> mean over time).
+    Output: logits ``[B, num_classes]`` (head: mean over tokens -> Linear -> mean over time); with
+    ``num_classes=0`` no head, pooled features ``[B, embed_dim]`` (timm's convention).
 
     ``mixer="stm"`` is SMixer, ``mixer="ssa"`` the Spikformer-style baseline on the same backbone.
     ``neuron`` is ``"lif"`` (STMixer constants) or ``"ilif"`` (integer LIF, D = 4).
@@ -34,6 +36,8 @@ class SMixer(nn.Module):
             raise ValueError(f"img_size {img_size} is not divisible by the stem's downsampling {downsample}")
         if time_steps < 1:
             raise ValueError(f"time_steps must be >= 1, got {time_steps}")
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0 (0: no head, pooled features out), got {num_classes}")
         self.img_size, self.in_chans, self.time_steps, self.time_first = img_size, in_chans, time_steps, time_first
         self.num_tokens = (img_size // downsample) ** 2
         self.dstsp_cfg = DSTSPConfig.build(dstsp)
@@ -44,20 +48,30 @@ class SMixer(nn.Module):
         if cfg and cfg.temporal_placement == "IS":
             self.patch_embed.step_pruner = self.dstsp.stem_step_pruner
             self.patch_embed.step_pruner_after = cfg.stem_layer
-        self.head = nn.Linear(embed_dim, num_classes)
+        self.head = nn.Linear(embed_dim, num_classes) if num_classes else nn.Identity()
         self.init_args = dict(img_size=img_size, in_chans=in_chans, num_classes=num_classes, embed_dim=embed_dim,
                               depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio, downsample=downsample,
                               time_steps=time_steps, mixer=mixer, neuron=neuron, neuron_kwargs=neuron_kwargs,
                               dstsp=cfg.to_dict() if cfg else None, time_first=time_first)
 
     def _check_input(self, x: Tensor) -> Tensor:
-        if not x.is_floating_point():
-            raise TypeError(f"SMixer expects a floating-point input, got {x.dtype}")
+        """Refuse, with one line naming the problem, what would otherwise fail deep inside or give NaN logits."""
+        if not isinstance(x, Tensor):
+            raise TypeError(f"SMixer expects a torch.Tensor, got {type(x).__name__}")
+        dtype = self.patch_embed.shortcut.conv.weight.dtype  # the first layer that sees the input
+        if x.dtype != dtype:
+            hint = "convert it with x.float()" if not x.is_floating_point() else f"use x.to({dtype})"
+            raise TypeError(f"SMixer expects floating-point {dtype} input (its weights' dtype), got {x.dtype}; {hint}")
         if x.dim() == 5 and not self.time_first:
             x = x.transpose(0, 1)  # [B, T, C, H, W] -> [T, B, C, H, W]
         if x.dim() not in (4, 5) or x.shape[-3:] != (self.in_chans, self.img_size, self.img_size):
             raise ValueError(f"SMixer expects [B, {self.in_chans}, {self.img_size}, {self.img_size}] images or "
                              f"[B, T, {self.in_chans}, {self.img_size}, {self.img_size}] frames, got {tuple(x.shape)}")
+        batch, steps = (x.shape[0], self.time_steps) if x.dim() == 4 else (x.shape[1], x.shape[0])
+        if batch == 0 or steps == 0:
+            raise ValueError(f"SMixer got an empty input (batch {batch}, time steps {steps}), shape {tuple(x.shape)}")
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError("SMixer input contains NaN or inf values; check the data and its normalisation")
         return x
 
     def forward_features(self, x: Tensor) -> Tensor:
