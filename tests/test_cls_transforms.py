@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 import tasks.classification  # noqa: F401
 from tasks.classification.batch_augment import MixupCutmix, one_hot_smooth
-from tasks.classification.datasets.base import seeded
+from tasks.common.seeding import seeded
 from tasks.classification.transforms import (_OPS, EventFrameAugment, PackClsInputs, RandAugment, RandomCrop,
                                              RandomErasing, RandomResizedCrop)
 

@@ -136,3 +136,18 @@ def test_missing_images_are_reported(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"3 of 4 images .* are missing"):
         DATASETS.build(dict(type="CheckedCocoDataset", data_root=str(tmp_path), ann_file="annotations.json",
                             data_prefix=dict(img="images/"), metainfo=dict(classes=CLASSES), pipeline=[]))
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda text: text[:500], r"annotations.json is not valid JSON \(truncated\?\)"),
+    (lambda text: json.dumps({"images": []}), r"is not a COCO detection file: no \['annotations', 'categories'\]"),
+    (lambda text: text.replace('"sofa"', '"couch"'), r"classes \['sofa'\] of the config are not categories of"),
+])
+def test_broken_coco_annotations_are_reported(tmp_path, damage, match):
+    """A truncated or foreign annotation file, or a class name the file does not have (mmdet alone would drop
+    it silently and shift every later label), fails at once with the file's name."""
+    (tmp_path / "annotations.json").write_text(damage((DATA / "annotations.json").read_text()))
+    init_default_scope("mmdet")
+    with pytest.raises(ValueError, match=match):
+        DATASETS.build(dict(type="CheckedCocoDataset", data_root=str(tmp_path), ann_file="annotations.json",
+                            data_prefix=dict(img="images/"), metainfo=dict(classes=CLASSES), pipeline=[]))

@@ -111,3 +111,10 @@ def test_spikeyolo_m_replica_and_smixer_parameter_counts():
     # the W_M matrices shrink from N x N to N' x N' (N' = floor(0.8 N)), nothing else changes
     assert _params(smixer) - _params(pruned) == 4 * (1600 ** 2 - 1280 ** 2) + 2 * (400 ** 2 - 320 ** 2)
     assert isinstance(smixer.sppf, SpikeSPPF)
+
+
+def test_spike_driven_neurons_are_refused_by_the_detector():
+    from tasks.detection.layers import build_neuron
+
+    with pytest.raises(ValueError, match="integer form only: drop spike_driven=True"):
+        build_neuron(dict(kind="ilif", spike_driven=True))

@@ -1,5 +1,10 @@
-"""The whole detection loop learns: overfitting the 4 real photos (17 boxes) reaches COCO mAP@50 >= 0.9 on them,
-measured by mmdet's CocoMetric (pycocotools) after NMS, at the end of `tools/train.py`."""
+"""The whole detection loop learns: overfitting the 4 real photos (17 boxes, 6 classes) reaches COCO mAP@50 >= 0.7
+and mAP >= 0.6 on them, measured by mmdet's CocoMetric (pycocotools) after NMS, at the end of `tools/train.py`.
+
+The thresholds hold on any CPU with margin. Every run measured (3 seeds x 1 and 2 threads, Intel and AMD; table
+in docs/detection.md) ends with person, bus, car, chair and sofa found (mAP@50 >= 0.833, mAP >= 0.829); the one
+bottle, 19 px wide inside a person's box, is found or not depending on the seed and the CPU's rounding, so the
+check does not ride on it. A loop that does not learn stays far below (mAP@50 0.15-0.29 after 50 iterations)."""
 from __future__ import annotations
 
 import json
@@ -22,5 +27,5 @@ def test_overfit_real_photos_reaches_map50(tmp_path):
     losses = [r["loss"] for r in records if "loss" in r]
     assert losses[-1] < 0.2 * losses[0], losses
     (metrics,) = [r for r in records if "coco/bbox_mAP_50" in r]  # one evaluation, after the last iteration
-    assert metrics["coco/bbox_mAP_50"] >= 0.9, metrics
-    assert metrics["coco/bbox_mAP"] >= 0.5, metrics
+    assert metrics["coco/bbox_mAP_50"] >= 0.7, metrics
+    assert metrics["coco/bbox_mAP"] >= 0.6, metrics

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.dstsp import DSTSP, DSTSPConfig, kept_count, softmatch_merge, softmatch_weights
+from zoo.dstsp import SPATIAL_SIVS, DSTSP, DSTSPConfig, kept_count, softmatch_merge, softmatch_weights
+from zoo.hub import load_folder, save_pretrained
 
 
 def known_spikes(shape, p=0.3, seed=0):
@@ -40,7 +41,8 @@ def test_ratio_that_keeps_nothing_raises():
 
 @pytest.mark.parametrize("bad", [dict(strategy="XP"), dict(stage="Z"), dict(mixer_weight="full"),
                                  dict(pruned_tokens="keep"), dict(order="random"), dict(temporal_placement="X"),
-                                 dict(stage="T", spatial_ratio=0.3), dict(stem_layer=7)])
+                                 dict(stage="T", spatial_ratio=0.3), dict(stem_layer=7),
+                                 dict(spatial_siv="resampled")])
 def test_bad_options_raise(bad):
     with pytest.raises(ValueError):
         DSTSPConfig(**bad)
@@ -134,3 +136,82 @@ def test_stage_controls_when_pruning_applies(stage, train_active, eval_active):
 def test_dstsp_rejects_wrong_shape():
     with pytest.raises(ValueError, match=r"\[T, B, N, C\]"):
         dstsp(spatial_ratio=0.3)(torch.zeros(2, 3, 4))
+
+
+def loop_lif(x):
+    """LIF written out step by step (decay 0.5, threshold 1, hard reset to 0): ``[T, ...]`` -> spikes ``[T, ...]``."""
+    v, out = torch.zeros_like(x[0]), []
+    for t in range(x.shape[0]):
+        v = 0.5 * v + x[t]
+        s = (v >= 1.0).to(x.dtype)
+        v = v * (1 - s)
+        out.append(s)
+    return torch.stack(out)
+
+
+def algorithm_1(x, spatial_ratio, temporal_ratio, spatial_siv):
+    """Algorithm 1 with loops, per sample. ``x`` ``[T, B, N, C]`` real stream -> kept steps ``[T', B]``, kept tokens
+    ``[T', B, N']`` (descending SIV, ties to the lower index) and the number of ties at the cut.
+
+    ``spatial_siv="original"`` scores the tokens on the spikes X at the kept steps (lines 4-7);
+    ``"resimulated"`` on the kept steps run through the neuron again (Eq. 7 ``X'' = SN(X')``).
+    """
+    steps_total, batch, tokens_total, _ = x.shape
+    t_keep = math.floor(steps_total * (1 - temporal_ratio))
+    n_keep = math.floor(tokens_total * (1 - spatial_ratio))
+    spikes = loop_lif(x)  # the spiking feature X
+    steps = torch.zeros(t_keep, batch, dtype=torch.long)
+    tokens = torch.zeros(t_keep, batch, n_keep, dtype=torch.long)
+    ties = 0
+    for b in range(batch):
+        siv_t = [spikes[t, b].sum().item() for t in range(steps_total)]  # line 2
+        kept_t = sorted(range(steps_total), key=lambda t: (-siv_t[t], t))[:t_keep]  # line 3
+        x_tp = spikes[kept_t, b] if spatial_siv == "original" else loop_lif(x[kept_t, b])  # line 4 / Eq. 7
+        for j in range(t_keep):  # line 6
+            siv_s = [x_tp[j, n].sum().item() for n in range(tokens_total)]  # line 7
+            ranked = sorted(range(tokens_total), key=lambda n: (-siv_s[n], n))  # line 8
+            tokens[j, b] = torch.tensor(ranked[:n_keep])  # line 9
+            ties += siv_s[ranked[n_keep - 1]] == siv_s[ranked[n_keep]]
+        steps[:, b] = torch.tensor(kept_t)
+    return steps, tokens, ties
+
+
+@pytest.mark.parametrize("spatial_siv", SPATIAL_SIVS)
+@pytest.mark.parametrize("seed", range(3))
+def test_pruning_matches_a_direct_implementation_of_algorithm_1(spatial_siv, seed):
+    gen = torch.Generator().manual_seed(seed)
+    levels = torch.tensor([0.0, 0.3, 0.6, 0.9, 1.2])  # real-valued, few levels: sub-threshold carry and many ties
+    x = levels[torch.randint(0, 5, (4, 6, 12, 3), generator=gen)]
+    steps, tokens, ties = algorithm_1(x, 0.25, 0.5, spatial_siv)
+    assert ties > 0  # the tie rule decides some cuts
+    other = algorithm_1(x, 0.25, 0.5, "original" if spatial_siv == "resimulated" else "resimulated")[1]
+    assert not torch.equal(other, tokens)  # the two modes are told apart on this input
+    kept, got_steps, got_tokens = dstsp(spatial_ratio=0.25, temporal_ratio=0.5, spatial_siv=spatial_siv)(x)
+    assert torch.equal(got_steps, steps) and torch.equal(got_tokens, tokens)
+    for j in range(2):
+        for b in range(6):
+            assert torch.equal(kept[j, b], x[steps[j, b], b, tokens[j, b]])
+
+
+def test_spatial_siv_modes_select_different_tokens_on_real_valued_streams():
+    torch.manual_seed(0)
+    x = torch.randn(4, 64, 16, 8) * 1.5
+    _, steps, resimulated = dstsp(spatial_ratio=0.25, temporal_ratio=0.5)(x)
+    _, steps2, original = dstsp(spatial_ratio=0.25, temporal_ratio=0.5, spatial_siv="original")(x)
+    assert torch.equal(steps, steps2)  # the temporal choice is the same
+    differs = (resimulated.sort(-1).values != original.sort(-1).values).any(-1)  # [T', B]
+    assert differs.any(0).float().mean() > 0.5  # most samples keep other tokens at some kept step
+    # without temporal pruning both score the same spikes
+    _, _, a = dstsp(spatial_ratio=0.25)(x)
+    _, _, b = dstsp(spatial_ratio=0.25, spatial_siv="original")(x)
+    assert torch.equal(a, b)
+
+
+def test_spatial_siv_round_trips_through_config_json(tmp_path):
+    cfg = dict(spatial_ratio=0.3, temporal_ratio=0.5, spatial_siv="original")
+    model = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4, dstsp=cfg)
+    assert model.init_args["dstsp"]["spatial_siv"] == "original"
+    loaded = load_folder(save_pretrained(model, tmp_path))
+    assert loaded.dstsp.cfg == model.dstsp.cfg
+    older = {k: v for k, v in model.init_args["dstsp"].items() if k != "spatial_siv"}  # a config.json from before
+    assert DSTSPConfig.build(older).spatial_siv == "resimulated"

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from zoo.neurons import (ILIF, LIF, SURROGATES, collapse_spike_slots, expand_integer_spikes, ilif_multistep,
-                         lif_multistep)
+                         lif_multistep, spike_slots)
 
 
 class _Heaviside(torch.autograd.Function):
@@ -136,6 +136,22 @@ def test_spike_driven_form_gives_same_downstream_result():
     spike_path = collapse_spike_slots(conv(binary.flatten(0, 1)).view(12, 2, 5, 9, 9), 4)
     torch.testing.assert_close(spike_path, integer_path, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(collapse_spike_slots(linear(binary), 4), linear(ints), atol=1e-5, rtol=1e-5)
+
+
+def test_spike_driven_gradient_equals_integer_form_through_a_summing_consumer():
+    torch.manual_seed(0)
+    x = torch.randn(3, 2, 9) * 3
+    linear = nn.Linear(9, 5, bias=False)
+    g = torch.randn(3, 2, 5)
+    xi, xs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    (linear(ILIF()(xi)) * g).sum().backward()
+    binary = ILIF(spike_driven=True)(xs)
+    assert set(binary.unique().tolist()) <= {0.0, 1.0}  # the straight-through term leaves the values binary
+    (collapse_spike_slots(linear(binary), 4) * g).sum().backward()
+    torch.testing.assert_close(xs.grad, xi.grad)
+    assert xi.grad.abs().sum() > 0
+    assert spike_slots(ILIF(spike_driven=True)) == 4 and spike_slots(ILIF(max_value=2)) == 1
+    assert spike_slots(LIF()) == 1
 
 
 def test_expand_rejects_non_integers():

@@ -87,3 +87,39 @@ def test_ilif_integer_spikes_count_as_multiple_events():
     report = op_report(IntLayer(), torch.tensor([[3.0, 0.0], [1.0, 4.0]]))
     assert report.layers[0].spiking and report.layers[0].rate == pytest.approx(2.0)
     assert report.sops == pytest.approx(2 * 2 * 2.0 / 2)
+
+
+def test_first_layer_is_charged_as_mac_by_default_also_on_event_frames():
+    torch.manual_seed(0)
+    model = zoo.create("smixer-dvs128", embed_dim=32, depth=1, num_heads=4, time_steps=2).eval()
+    frames = torch.randint(0, 3, (2, 2, 2, 48, 48)).float()  # [B, T, polarity, H, W] event counts
+    paper, by_input = op_report(model, frames), op_report(model, frames, first_layer="by_input")
+    first = {"patch_embed.convs.0.conv", "patch_embed.shortcut.conv"}  # both read the input (Eq. 12's MACs^1)
+    assert first <= {layer.name for layer in paper.layers}
+    for a, b in zip(paper.layers, by_input.layers, strict=True):
+        assert (a.name, a.macs, a.spiking, a.sops) == (b.name, b.macs, b.spiking, b.sops)
+        if a.name in first:
+            assert a.spiking and a.encoding and not b.encoding
+            assert a.energy_pj == pytest.approx(E_MAC_PJ * a.macs)
+            assert b.energy_pj == pytest.approx(E_AC_PJ * b.sops)
+        else:
+            assert not a.encoding and a.energy_pj == b.energy_pj
+    assert paper.energy_mj > by_input.energy_mj
+    assert "(first layer: MAC)" in paper.to_markdown()
+    images = torch.randn(2, 3, 32, 32)  # static images: the first layer's input is real, both rules agree
+    cifar = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4).eval()
+    assert op_report(cifar, images).energy_mj == pytest.approx(
+        op_report(cifar, images, first_layer="by_input").energy_mj, rel=1e-12)
+    with pytest.raises(ValueError, match="first_layer must be one of"):
+        op_report(cifar, images, first_layer="ac")
+
+
+def test_eq8_reduced_ops_is_not_the_share_of_ops_left_after_pruning():
+    """SMixer-8-512, Table 1 settings (docs/ops.md): Eq. 8 / Eq. 9 = 21.9%, ops left after pruning = 17.3%."""
+    ops = appendix_a(8, 196, 512, 4, 0.3, 0.75)
+    assert 100 * ops["rate"] == pytest.approx(21.92, abs=0.01)
+    assert 100 * ops["remaining_rate"] == pytest.approx(17.31, abs=0.01)
+    linear, mixing = 8 * 4 * 10 * 196 * 512 ** 2, 8 * 4 * 196 ** 2 * 512  # the two terms of Eq. 9
+    assert ops["reduce"] == pytest.approx(0.75 * (0.3 * linear + 0.3 ** 2 * mixing))  # pruned tokens x pruned steps
+    assert ops["remaining"] == pytest.approx(0.25 * (0.7 * linear + 0.7 ** 2 * mixing))  # kept tokens x kept steps
+    assert ops["origin"] - ops["remaining"] > 3 * ops["reduce"]  # what pruning removes: 82.7% of Eq. 9

@@ -126,3 +126,11 @@ def test_other_tools_fail_in_one_line(tmp_path):
     assert proc.returncode != 0 and "not found" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_tool("tools/benchmark.py", "train", "--model", "smixer-cifar", "--out", tmp_path)
     assert_one_line_error(proc, "unknown model 'smixer-cifar'; did you mean")
+
+
+def test_train_override_of_a_config_file_variable(config, tmp_path):
+    """`data_root=...` would be accepted by mmengine and change nothing (the file already substituted it)."""
+    config.with_name("vars.py").write_text(f"_base_ = [{str(config)!r}]\nhorizon = 3\n")
+    proc = run_tool("tools/train.py", config.with_name("vars.py"), "--work-dir", tmp_path, "--cfg-options",
+                    "horizon=5")
+    assert_one_line_error(proc, "['horizon']", "are variables of the config file")

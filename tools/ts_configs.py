@@ -10,9 +10,14 @@ Every leaf only names its bases and sets the horizon; everything else lives in c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Dict
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tasks.common.cli import run_command  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / "configs" / "ts"
 MODELS = ("transformer", "spikformer", "smixer", "smixer_dstsp")
@@ -60,6 +65,17 @@ def expected_files() -> Dict[Path, str]:
     return files
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that the files are up to date")
@@ -70,8 +86,7 @@ def main(argv=None) -> int:
             continue
         stale.append(path)
         if not args.check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            write_atomic(path, text)
     if args.check and stale:
         print("out of date (run python tools/ts_configs.py):", *map(str, stale), sep="\n  ")
         return 1
@@ -80,4 +95,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))

@@ -8,14 +8,18 @@ Each config's best checkpoint (``best_ts_mse_epoch_*.pth``, kept by the Checkpoi
 ``<work-root>/<config name>``. All configs must share one dataset (same file, window, horizon, split): the
 baselines and the plot use the first config's test split. Metrics are the config's ``test_evaluator`` (R² and RSE
 in original units, MAE, RMSE) plus R² in normalised units (every series weighted alike).
+
+Every option and checkpoint is checked before anything is written; the JSON and PNG files are written whole or
+not at all. A mistake ends with one ``error:`` line and exit status 1 (``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -26,6 +30,9 @@ from mmengine.registry import DATASETS, METRICS, MODELS  # noqa: E402
 from mmengine.runner import load_checkpoint  # noqa: E402
 
 import tasks.timeseries as ts  # noqa: E402
+from tasks.common import run_command  # noqa: E402
+from tasks.common.checkpoint import AtomicLocalBackend, check_state_dict_matches  # noqa: E402
+from tasks.common.config import load_config  # noqa: E402
 
 NAMES = {"transformer": "Transformer (ANN)", "spikformer": "Spikformer", "smixer": "SMixer",
          "smixer_dstsp": "SMixer + DSTSP"}
@@ -34,8 +41,34 @@ NAMES = {"transformer": "Transformer (ANN)", "spikformer": "Spikformer", "smixer
 def best_checkpoint(work_dir: Path) -> Path:
     found = sorted(work_dir.glob("best_ts_mse_epoch_*.pth"))
     if len(found) != 1:
-        raise SystemExit(f"expected one best_ts_mse_epoch_*.pth in {work_dir}, found {len(found)}: train first")
+        raise FileNotFoundError(f"expected one best_ts_mse_epoch_*.pth in {work_dir}, found {len(found)}: train the "
+                                f"config first, or pass --work-root with the folder that holds its work dir")
     return found[0]
+
+
+def load_model(cfg: Config, work_dir: Path) -> "ts.Forecaster":
+    """The config's model with the weights of its best checkpoint (refused if the checkpoint does not fit)."""
+    model = MODELS.build(cfg.model)
+    checkpoint = best_checkpoint(work_dir)
+    check_state_dict_matches(model, checkpoint)
+    load_checkpoint(model, str(checkpoint), map_location="cpu", strict=True, logger="silent")
+    return model
+
+
+def check_plot_options(dataset: ts.ForecastDataset, channel: Optional[str], samples: Optional[List[int]]) -> None:
+    """``--channel`` must name a series of the dataset and ``--samples`` be test samples."""
+    if channel is not None and channel not in dataset.columns:
+        raise ValueError(f"--channel {channel!r} is not a series of {dataset.file}; choose one of "
+                         f"{list(dataset.columns)}")
+    bad = [i for i in samples or () if not 0 <= i < len(dataset)]
+    if bad:
+        raise ValueError(f"--samples {bad} out of range: the test split has {len(dataset)} samples "
+                         f"(0 to {len(dataset) - 1})")
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (a temporary file renamed into place)."""
+    AtomicLocalBackend().put(data, path)
 
 
 def score(cfg: Config, dataset: ts.ForecastDataset, pred: np.ndarray) -> Dict[str, float]:
@@ -84,16 +117,17 @@ def plot(path: Path, dataset: ts.ForecastDataset, forecasts: Dict[str, np.ndarra
         ax.set_xlabel("time step (row of the series)", fontsize=8)
     axes[0, 0].legend(fontsize=7, ncol=4, loc="upper left")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    image = io.BytesIO()
+    fig.savefig(image, format="png", dpi=110)
     plt.close(fig)
+    write_atomic(path, image.getvalue())
 
 
 def main(argv: List[str] | None = None) -> Dict[str, Dict[str, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="+", type=Path)
     parser.add_argument("--work-root", type=Path, default=Path("work_dirs"))
-    parser.add_argument("--periods", type=int, nargs="*", default=[], help="seasonal-naive periods (steps)")
+    parser.add_argument("--periods", type=int, nargs="*", default=[], help="seasonal-naive periods (steps, >= 1)")
     parser.add_argument("--channel", help="series to plot (default: the first)")
     parser.add_argument("--samples", type=int, nargs="*", help="test samples to plot (default: 3 spread out)")
     parser.add_argument("--png", type=Path)
@@ -104,18 +138,21 @@ def main(argv: List[str] | None = None) -> Dict[str, Dict[str, float]]:
     rows: Dict[str, Dict[str, float]] = {}
     forecasts: Dict[str, np.ndarray] = {}
     dataset = None
+    if args.png and args.png.suffix.lower() != ".png":
+        raise ValueError(f"--png {args.png}: the plot is written as PNG; give a file name ending in .png")
+    if any(p < 1 for p in args.periods):
+        raise ValueError(f"--periods {args.periods}: seasonal-naive periods are steps, each >= 1")
     for config in args.configs:
-        cfg = Config.fromfile(str(config))
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(config, args.cfg_options)
         test_set = DATASETS.build(cfg.test_dataloader.dataset)
         if dataset is None:
             dataset = test_set
+            check_plot_options(dataset, args.channel, args.samples)
         elif (test_set.file, test_set.window, test_set.horizon, len(test_set)) != (
                 dataset.file, dataset.window, dataset.horizon, len(dataset)):
-            raise SystemExit(f"{config} does not share the first config's test split")
-        model = MODELS.build(cfg.model)
-        load_checkpoint(model, str(best_checkpoint(args.work_root / config.stem)), map_location="cpu", logger="silent")
+            raise ValueError(f"{config} does not share the first config's test split (file, window, horizon); "
+                             f"report configs of one dataset and horizon together")
+        model = load_model(cfg, args.work_root / config.stem)
         name = model_name(config)
         forecasts[name] = ts.predict(model, dataset)
         rows[name] = score(cfg, dataset, forecasts[name])
@@ -127,8 +164,7 @@ def main(argv: List[str] | None = None) -> Dict[str, Dict[str, float]]:
 
     print(markdown(rows))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=2))
+        write_atomic(args.json, json.dumps(rows, indent=2).encode())
     if args.png:
         samples = args.samples or [len(dataset) // 6, len(dataset) // 2, 5 * len(dataset) // 6]
         plot(args.png, dataset, forecasts, args.channel or dataset.columns[0], samples)
@@ -136,4 +172,4 @@ def main(argv: List[str] | None = None) -> Dict[str, Dict[str, float]]:
 
 
 if __name__ == "__main__":
-    main()
+    run_command(main)

@@ -10,6 +10,11 @@ neuron sees only the kept steps, so its membrane dynamics restart on the shorter
 Spatial pruning (DSSP, Eq. 4-5): per sample and per kept step, SIV of each token; keep the top
 ``N' = floor(N (1 - P_s))`` tokens. The token mixer then uses ``W_M'`` (see :class:`zoo.mixer.TokenMixing`).
 Pruned tokens are discarded or merged into the kept ones ("softmatch", defined in :func:`softmatch_merge`).
+Which spikes score the tokens (``spatial_siv``): ``resimulated`` (default) the spikes of the kept steps run
+through the neuron again (Eq. 7's ``X''``, what the first block's neuron sees); ``original`` the spikes the neuron
+produced over all T steps, taken at the kept steps (Algorithm 1, lines 4-7).
+
+Ties: ranking is a stable descending sort, so among equal SIVs the lower time step / raster index is kept.
 
 Orders: ``order="siv"`` keeps the kept steps/tokens in descending SIV order, as Eq. 4 and 6 write it
 (``X_i = SORT(I, X)``, then the first T'/N'); ``order="original"`` keeps them in their original time/raster order.
@@ -24,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from .layers import make_neuron, take_steps
+from .neurons import collapse_spike_slots, spike_slots
 
 __all__ = ["DSTSPConfig", "DSTSP", "kept_count", "softmatch_merge"]
 
@@ -33,6 +39,7 @@ PLACEMENTS = ("AS", "IS")  # temporal pruning after the stem, or inside it
 MIXER_WEIGHTS = ("static", "random", "crop")
 PRUNED_TOKENS = ("discard", "softmatch")
 ORDERS = ("siv", "original")
+SPATIAL_SIVS = ("resimulated", "original")  # spikes that score the tokens: Eq. 7's X'' or Algorithm 1's X_tp
 
 
 def kept_count(total: int, ratio: float, what: str) -> int:
@@ -62,6 +69,9 @@ class DSTSPConfig:
         pruned_tokens: ``discard`` or ``softmatch`` (merge into similar kept tokens).
         order: ``siv`` (descending SIV, as the equations write it) or ``original`` (time / raster order).
         softmatch_temperature: temperature of the softmatch assignment (cosine similarities are in [0, 1]).
+        spatial_siv: spikes that score the tokens after temporal pruning: ``resimulated`` the kept steps run
+            through the neuron again (Eq. 7 ``X'' = SN(X')``), ``original`` the spikes of the full T-step sequence
+            at the kept steps (Algorithm 1, lines 4-7). Identical when no step is pruned by this module.
     """
 
     spatial_ratio: float = 0.0
@@ -74,13 +84,14 @@ class DSTSPConfig:
     pruned_tokens: str = "softmatch"
     order: str = "siv"
     softmatch_temperature: float = 0.1
+    spatial_siv: str = "resimulated"
 
     def __post_init__(self) -> None:
         kept_count(1 << 20, self.spatial_ratio, "spatial")
         kept_count(1 << 20, self.temporal_ratio, "temporal")
         for name, allowed in (("strategy", STRATEGIES), ("stage", STAGES), ("temporal_placement", PLACEMENTS),
                               ("mixer_weight", MIXER_WEIGHTS), ("pruned_tokens", PRUNED_TOKENS),
-                              ("order", ORDERS)):
+                              ("order", ORDERS), ("spatial_siv", SPATIAL_SIVS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"DSTSP {name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.mixer_weight == "static" and self.stage != "B" and self.spatial_ratio > 0:
@@ -107,7 +118,10 @@ class DSTSPConfig:
 
 
 def _rank(scores: Tensor, k: int, strategy: str, order: str) -> Tuple[Tensor, Tensor]:
-    """Split the last dim of ``scores`` ``[..., n]`` into kept ``[..., k]`` and pruned ``[..., n-k]`` indices."""
+    """Split the last dim of ``scores`` ``[..., n]`` into kept ``[..., k]`` and pruned ``[..., n-k]`` indices.
+
+    Stable descending sort: among equal scores the lower index ranks first (is kept first).
+    """
     if strategy == "HP":
         scores = -scores
     elif strategy == "RP":
@@ -150,6 +164,8 @@ class DSTSP(nn.Module):
     if tokens were not pruned). When the stage says "not now" (e.g. ``stage='T'`` in eval), ``x`` passes unchanged.
 
     ``neuron`` is the spiking neuron whose spikes are scored (the model's neuron type); it has no parameters.
+    A spike-driven I-LIF's D binary slots are summed per step before scoring (the SIV is a count of spikes either
+    way), so both I-LIF forms select the same steps and tokens.
     """
 
     def __init__(self, cfg: DSTSPConfig, neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None) -> None:
@@ -167,22 +183,32 @@ class DSTSP(nn.Module):
 
     @torch.no_grad()
     def _spikes(self, x: Tensor) -> Tensor:
-        return self.neuron(x)
+        """Spike counts per step: ``[T, *]`` real -> ``[T, *]`` (binary LIF spikes or I-LIF integers)."""
+        spikes = self.neuron(x)
+        slots = spike_slots(self.neuron)
+        return spikes if slots == 1 else collapse_spike_slots(spikes, slots)
 
     def prune_steps(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Temporal pruning. ``x`` ``[T, B, *]`` real-valued -> kept ``[T', B, *]`` and index ``[T', B]``."""
-        steps, batch = x.shape[:2]
-        keep = kept_count(steps, self.cfg.temporal_ratio, "temporal")
-        siv = self._spikes(x).flatten(2).sum(-1)  # [T, B]
+        kept, index, _ = self._prune_steps(x)
+        return kept, index
+
+    def _prune_steps(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """``x`` ``[T, B, *]`` -> kept ``[T', B, *]``, index ``[T', B]`` and the scored spikes ``[T, B, *]``."""
+        keep = kept_count(x.shape[0], self.cfg.temporal_ratio, "temporal")
+        spikes = self._spikes(x)
+        siv = spikes.flatten(2).sum(-1)  # [T, B]
         index, _ = _rank(siv.transpose(0, 1), keep, self.cfg.strategy, self.cfg.order)
         index = index.transpose(0, 1).contiguous()
-        return take_steps(x, index), index
+        return take_steps(x, index), index, spikes
 
-    def prune_tokens(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """Spatial pruning. ``x`` ``[T, B, N, C]`` -> kept ``[T, B, N', C]`` and token index ``[T, B, N']``."""
-        channels = x.shape[-1]
+    def prune_tokens(self, x: Tensor, spikes: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+        """Spatial pruning. ``x`` ``[T, B, N, C]`` -> kept ``[T, B, N', C]`` and token index ``[T, B, N']``.
+
+        ``spikes`` ``[T, B, N, C]``: the spikes that score the tokens; ``None`` runs the neuron on ``x`` (Eq. 7).
+        """
         keep = kept_count(x.shape[2], self.cfg.spatial_ratio, "spatial")
-        spikes = self._spikes(x)  # Eq. 7: the kept steps are run through the neuron again
+        spikes = self._spikes(x) if spikes is None else spikes
         siv = spikes.sum(-1)  # [T, B, N]
         index, pruned_index = _rank(siv, keep, self.cfg.strategy, self.cfg.order)  # [T, B, N'], [T, B, N - N']
         kept = _take_tokens(x, index)
@@ -195,13 +221,14 @@ class DSTSP(nn.Module):
     def forward(self, x: Tensor, prune_time: bool = True) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
         if x.dim() != 4:
             raise ValueError(f"DSTSP expects tokens [T, B, N, C], got shape {tuple(x.shape)}")
-        step_index = token_index = None
+        step_index = token_index = scored = None
         if not self.active:
             return x, None, None
         if prune_time and self.cfg.temporal_ratio > 0:
-            x, step_index = self.prune_steps(x)
+            x, step_index, spikes = self._prune_steps(x)
+            scored = take_steps(spikes, step_index) if self.cfg.spatial_siv == "original" else None
         if self.cfg.spatial_ratio > 0:
-            x, token_index = self.prune_tokens(x)
+            x, token_index = self.prune_tokens(x, scored)
         return x, step_index, token_index
 
     def stem_step_pruner(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:

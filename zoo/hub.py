@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 from urllib.parse import urlparse
 
-import torch
 from torch import nn
 
 from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model

@@ -6,14 +6,16 @@ Layout conventions (used everywhere in the zoo):
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+import inspect
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-from .neurons import ILIF, LIF
+from .neurons import ILIF, LIF, collapse_spike_slots, spike_slots
 
-__all__ = ["make_neuron", "take_steps", "LinearBN", "ConvBN", "SpikingPatchSplitting", "NEURONS"]
+__all__ = ["make_neuron", "take_steps", "SlotLinear", "SlotConv2d", "LinearBN", "ConvBN", "SpikingPatchSplitting",
+           "NEURONS"]
 
 NEURONS: Dict[str, Callable[..., nn.Module]] = {"lif": LIF, "ilif": ILIF}
 
@@ -22,18 +24,77 @@ def make_neuron(kind: str = "lif", **kwargs: Any) -> nn.Module:
     """Build a multi-step neuron by name (``lif`` or ``ilif``) with its keyword arguments."""
     if kind not in NEURONS:
         raise ValueError(f"unknown neuron {kind!r}; choose one of {sorted(NEURONS)}")
+    known = [name for name in inspect.signature(NEURONS[kind]).parameters]
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        raise ValueError(f"neuron {kind!r} does not take {unknown}; its options are {known}")
     return NEURONS[kind](**kwargs)
+
+
+def _check_slots(slots: int) -> int:
+    if int(slots) < 1:
+        raise ValueError(f"slots must be >= 1, got {slots}")
+    return int(slots)
+
+
+class SlotLinear(nn.Linear):
+    """``nn.Linear`` that also consumes the spike-driven I-LIF form (same parameters and state dict).
+
+    ``slots = 1``: plain ``nn.Linear``, ``[*, C_in]`` -> ``[*, C_out]``. ``slots = D``: the input is ``[T*D, *, C_in]``
+    binary slots; the weight is applied slot by slot, the D slots of each step are summed and the bias is added
+    once: ``[T*D, *, C_in]`` -> ``[T, *, C_out]``, which equals the layer applied to the integer spikes.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, slots: int = 1) -> None:
+        super().__init__(in_features, out_features, bias=bias)
+        self.slots = _check_slots(slots)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.slots == 1:
+            return super().forward(x)
+        y = collapse_spike_slots(nn.functional.linear(x, self.weight), self.slots)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", slots={self.slots}" if self.slots > 1 else "")
+
+
+class SlotConv2d(nn.Conv2d):
+    """``nn.Conv2d`` over every time step that also consumes the spike-driven I-LIF form (same state dict).
+
+    ``[B, C, H, W]`` -> ``[B, C', H', W']`` (one image per sample); ``[S, B, C, H, W]`` ->
+    ``[S / slots, B, C', H', W']``: with ``slots = D`` the S = T*D binary slots are convolved one by one (weight
+    only), the D slots of each step summed, then the bias added once.
+    """
+
+    def __init__(self, *args: Any, slots: int = 1, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = _check_slots(slots)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() == 4:
+            return super().forward(x)
+        if self.slots == 1:
+            return super().forward(x.flatten(0, 1)).unflatten(0, x.shape[:2])
+        y = self._conv_forward(x.flatten(0, 1), self.weight, None).unflatten(0, x.shape[:2])
+        y = collapse_spike_slots(y, self.slots)
+        return y if self.bias is None else y + self.bias.view(-1, 1, 1)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", slots={self.slots}" if self.slots > 1 else "")
 
 
 class LinearBN(nn.Module):
     """Linear over channels followed by BatchNorm over channels. ``[*, C_in]`` -> ``[*, C_out]``.
 
     Equivalent to the reference code's ``Conv1d(k=1) + BatchNorm1d`` on ``[T*B, C, N]``, in channel-last layout.
+    With ``slots = D`` (input from a spike-driven I-LIF) the input is ``[T*D, *, C_in]`` and the output
+    ``[T, *, C_out]``: the slots are summed after the weight product, before the bias and BN (:class:`SlotLinear`).
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, slots: int = 1) -> None:
         super().__init__()
-        self.linear = nn.Linear(in_features, out_features, bias=bias)
+        self.linear = SlotLinear(in_features, out_features, bias=bias, slots=slots)
         self.bn = nn.BatchNorm1d(out_features)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -44,21 +105,23 @@ class LinearBN(nn.Module):
 class ConvBN(nn.Module):
     """Conv2d + BatchNorm2d applied to every time step. ``[T, B, C, H, W]`` -> ``[T, B, C', H', W']``.
 
-    A 4-D input ``[B, C, H, W]`` is computed once (used for static images: identical at every step).
+    A 4-D input ``[B, C, H, W]`` is computed once (used for static images: identical at every step). With
+    ``slots = D`` (input from a spike-driven I-LIF) the input is ``[T*D, B, C, H, W]`` and the slots are summed
+    after the convolution, before the bias and BN (:class:`SlotConv2d`).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: Optional[int] = None, bias: bool = False) -> None:
+                 padding: Optional[int] = None, bias: bool = False, slots: int = 1) -> None:
         super().__init__()
         padding = kernel_size // 2 if padding is None else padding
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias)
+        self.conv = SlotConv2d(in_channels, out_channels, kernel_size, stride, padding, bias=bias, slots=slots)
         self.bn = nn.BatchNorm2d(out_channels)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() == 4:
-            return self.bn(self.conv(x))
-        y = self.bn(self.conv(x.flatten(0, 1)))
-        return y.unflatten(0, x.shape[:2])
+        y = self.conv(x)
+        if y.dim() == 4:
+            return self.bn(y)
+        return self.bn(y.flatten(0, 1)).unflatten(0, y.shape[:2])
 
 
 def _stem_strides(downsample: int) -> Tuple[int, ...]:
@@ -93,8 +156,9 @@ class SpikingPatchSplitting(nn.Module):
         widths = [embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim, embed_dim * 7 // 8]
         strides = _stem_strides(downsample)
         chans = [in_channels] + widths
-        self.convs = nn.ModuleList(ConvBN(chans[i], chans[i + 1], 3, strides[i]) for i in range(5))
         self.neurons = nn.ModuleList(make_neuron(neuron, **(neuron_kwargs or {})) for _ in range(4))
+        slots = [1] + [spike_slots(n) for n in self.neurons]  # conv i > 0 consumes neuron i - 1's spikes
+        self.convs = nn.ModuleList(ConvBN(chans[i], chans[i + 1], 3, strides[i], slots=slots[i]) for i in range(5))
         self.shortcut = ConvBN(in_channels, embed_dim // 8, downsample, downsample, padding=0)
         self.step_pruner: Optional[Callable[[Tensor], Tuple[Tensor, Tensor]]] = None
         self.step_pruner_after = 0

@@ -3,6 +3,11 @@
 All modules work on the real-valued residual stream ``[T, B, N, C]``; every branch starts with a spiking
 neuron, so every linear layer inside a branch sees spikes. Blocks take the DSTSP token index
 ``[T, B, N']`` (or ``None``) so that the token mixer can use the right ``W_M'``.
+
+Spike-driven I-LIF (``neuron_kwargs=dict(spike_driven=True)``): each neuron emits ``[T*D, ...]`` binary slots and
+the layer that consumes them is built with ``slots = D``: it applies its weights slot by slot and sums the D
+slots of each step right after the weight product (bias and BN after the sum), so every branch returns the
+integer form's ``[T, ...]`` result.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from torch import Tensor, nn
 
 from .dstsp import DSTSP, DSTSPConfig, kept_count
 from .layers import LinearBN, make_neuron
+from .neurons import collapse_spike_slots, spike_slots
 
 __all__ = ["TokenMixing", "AttentionProduct", "SpikingTokenMixer", "SpikingSelfAttention", "SpikingMLP",
            "EncoderBlock", "build_pruned_blocks", "run_pruned_blocks"]
@@ -32,13 +38,15 @@ class TokenMixing(nn.Module):
     - ``crop``: full ``[h, N, N]`` cropped at the kept tokens' positions, per sample and step:
       ``y = (W @ scatter(x))[kept]``, which equals ``W[kept][:, kept] @ x`` because pruned positions carry zeros.
 
-    Shapes: ``x`` ``[T, B, N_in, C]``, ``token_index`` ``[T, B, N_in]`` or ``None`` -> ``[T, B, N_in, C]``.
+    Shapes: ``x`` ``[T, B, N_in, C]``, ``token_index`` ``[T, B, N_in]`` or ``None`` -> ``[T, B, N_in, C]``. With
+    ``slots = D`` (spike-driven I-LIF input) ``x`` is ``[T*D, B, N_in, C]``: every slot is mixed with the same
+    weights (and the same token index) and the D slots of each step are summed to ``[T, B, N_in, C]``.
     """
 
     def __init__(self, num_tokens: int, num_heads: int, weight_mode: str = "static",
-                 kept_tokens: Optional[int] = None) -> None:
+                 kept_tokens: Optional[int] = None, slots: int = 1) -> None:
         super().__init__()
-        self.num_tokens, self.num_heads, self.weight_mode = num_tokens, num_heads, weight_mode
+        self.num_tokens, self.num_heads, self.weight_mode, self.slots = num_tokens, num_heads, weight_mode, slots
         size = kept_tokens if (weight_mode == "static" and kept_tokens) else num_tokens
         self.weight = nn.Parameter(torch.empty(num_heads, size, size))
         nn.init.normal_(self.weight, std=(2.0 / size) ** 0.5)  # kaiming normal, fan_out = N
@@ -53,6 +61,13 @@ class TokenMixing(nn.Module):
         return y.reshape(t, b, weight.shape[-2], c)
 
     def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
+        if self.slots == 1:
+            return self._forward(x, token_index)
+        if token_index is not None:
+            token_index = token_index.repeat_interleave(self.slots, dim=0)  # [T, B, N'] -> [T*D, B, N']
+        return collapse_spike_slots(self._forward(x, token_index), self.slots)
+
+    def _forward(self, x: Tensor, token_index: Optional[Tensor]) -> Tensor:
         n = x.shape[2]
         if n == self.matrix_size and (token_index is None or self.weight_mode == "static"):
             return self._mix(self.weight, x)
@@ -68,7 +83,8 @@ class TokenMixing(nn.Module):
                          f"tokens" + ("" if token_index is not None else " without a token index"))
 
     def extra_repr(self) -> str:
-        return f"heads={self.num_heads}, size={self.matrix_size}, tokens={self.num_tokens}, mode={self.weight_mode}"
+        return (f"heads={self.num_heads}, size={self.matrix_size}, tokens={self.num_tokens}, mode={self.weight_mode}"
+                + (f", slots={self.slots}" if self.slots > 1 else ""))
 
 
 class SpikingTokenMixer(nn.Module):
@@ -82,9 +98,9 @@ class SpikingTokenMixer(nn.Module):
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
         nk = neuron_kwargs or {}
         self.sn_in, self.sn_mix, self.sn_out = (make_neuron(neuron, **nk) for _ in range(3))
-        self.proj_in = LinearBN(dim, dim)
-        self.mixing = TokenMixing(num_tokens, num_heads, weight_mode, kept_tokens)
-        self.proj_out = LinearBN(dim, dim)
+        self.proj_in = LinearBN(dim, dim, slots=spike_slots(self.sn_in))
+        self.mixing = TokenMixing(num_tokens, num_heads, weight_mode, kept_tokens, slots=spike_slots(self.sn_mix))
+        self.proj_out = LinearBN(dim, dim, slots=spike_slots(self.sn_out))
 
     def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
         x = self.sn_mix(self.proj_in(self.sn_in(x)))
@@ -93,14 +109,25 @@ class SpikingTokenMixer(nn.Module):
 
 class AttentionProduct(nn.Module):
     """``Q (K^T V) * scale`` per head: ``q, k, v`` ``[T, B, h, N, d]`` -> ``[T, B, h, N, d]`` (a module so that op
-    counting sees the spike-matrix products)."""
+    counting sees the spike-matrix products).
 
-    def __init__(self, scale: float) -> None:
+    With ``slots = D`` (spike-driven I-LIF) ``q, k, v`` are ``[T*D, B, h, N, d]`` binary slots. The product is
+    bilinear in spikes, so it is not a slot-by-slot sum: ``K^T V`` of the integers is the sum over all D x D slot
+    pairs ``k_a^T v_b`` (binary x binary products); it is computed as one product of the collapsed integers, which
+    equals that sum exactly. ``Q (K^T V)`` is linear in Q, so Q stays in slots: each binary slot accumulates rows of
+    the integer ``K^T V`` and the D slots of each step are summed. Output ``[T, B, h, N, d]``, the integer form's.
+    """
+
+    def __init__(self, scale: float, slots: int = 1) -> None:
         super().__init__()
-        self.scale = scale
+        self.scale, self.slots = scale, slots
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-        return q @ (k.transpose(-1, -2) @ v) * self.scale
+        if self.slots == 1:
+            return q @ (k.transpose(-1, -2) @ v) * self.scale
+        kv = collapse_spike_slots(k, self.slots).transpose(-1, -2) @ collapse_spike_slots(v, self.slots)
+        y = q @ kv.repeat_interleave(self.slots, dim=0)  # [T*D, B, h, N, d]
+        return collapse_spike_slots(y, self.slots) * self.scale
 
 
 class SpikingSelfAttention(nn.Module):
@@ -118,17 +145,18 @@ class SpikingSelfAttention(nn.Module):
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
         nk = neuron_kwargs or {}
         self.num_heads = num_heads
-        self.product = AttentionProduct(scale)
         self.sn_in, self.sn_q, self.sn_k, self.sn_v = (make_neuron(neuron, **nk) for _ in range(4))
         attn_kwargs = dict(nk, v_threshold=attn_threshold) if neuron == "lif" else nk
         self.sn_attn = make_neuron(neuron, **attn_kwargs)
-        self.q, self.k, self.v = LinearBN(dim, dim), LinearBN(dim, dim), LinearBN(dim, dim)
-        self.proj_out = LinearBN(dim, dim)
+        self.product = AttentionProduct(scale, slots=spike_slots(self.sn_q))
+        slots_in = spike_slots(self.sn_in)
+        self.q, self.k, self.v = (LinearBN(dim, dim, slots=slots_in) for _ in range(3))
+        self.proj_out = LinearBN(dim, dim, slots=spike_slots(self.sn_attn))
 
     def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
         t, b, n, c = x.shape
         s = self.sn_in(x)
-        heads = lambda y: y.view(t, b, n, self.num_heads, c // self.num_heads).transpose(2, 3)  # [T,B,h,N,d]
+        heads = lambda y: y.view(y.shape[0], b, n, self.num_heads, c // self.num_heads).transpose(2, 3)  # [S,B,h,N,d]
         q, k, v = heads(self.sn_q(self.q(s))), heads(self.sn_k(self.k(s))), heads(self.sn_v(self.v(s)))
         attn = self.product(q, k, v)  # [T, B, h, N, d]
         return self.proj_out(self.sn_attn(attn.transpose(2, 3).reshape(t, b, n, c)))
@@ -142,7 +170,8 @@ class SpikingMLP(nn.Module):
         super().__init__()
         nk = neuron_kwargs or {}
         self.sn_in, self.sn_hidden = make_neuron(neuron, **nk), make_neuron(neuron, **nk)
-        self.fc1, self.fc2 = LinearBN(dim, hidden), LinearBN(hidden, dim)
+        self.fc1 = LinearBN(dim, hidden, slots=spike_slots(self.sn_in))
+        self.fc2 = LinearBN(hidden, dim, slots=spike_slots(self.sn_hidden))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.fc2(self.sn_hidden(self.fc1(self.sn_in(x))))

@@ -24,6 +24,7 @@ __all__ = [
     "ilif_multistep",
     "expand_integer_spikes",
     "collapse_spike_slots",
+    "spike_slots",
 ]
 
 
@@ -194,9 +195,12 @@ def ilif_multistep(x: Tensor, max_value: int = 4, decay: float = 0.25) -> Tensor
 class ILIF(nn.Module):
     """Integer leaky integrate-and-fire neuron (SpikeYOLO), D = ``max_value`` = 4, decay 0.25.
 
-    Training emits integers in ``{0..D}`` (one "integer spike" per step). At inference the same activations can
-    be emitted as D binary slots per step (:func:`expand_integer_spikes`), which is the spike-driven form: any
-    linear layer applied slot by slot and summed back (:func:`collapse_spike_slots`) gives the same result.
+    Training emits integers in ``{0..D}`` (one "integer spike" per step). The same activations can be emitted as
+    D binary slots per step (:func:`expand_integer_spikes`), which is the spike-driven form: any linear layer
+    applied slot by slot and summed back (:func:`collapse_spike_slots`) gives the same result. The zoo's layers
+    that consume spikes (``zoo.layers.SlotLinear``, ``SlotConv2d``, ``zoo.mixer.TokenMixing``,
+    ``AttentionProduct``) do that when built with this neuron's :attr:`slots`, so a whole model built with
+    ``neuron_kwargs=dict(spike_driven=True)`` gives the integer form's outputs and gradients.
 
     Shapes: input ``[T, *]`` -> ``[T, *]`` integers, or ``[T*D, *]`` binary spikes when ``spike_driven=True``.
     """
@@ -212,16 +216,34 @@ class ILIF(nn.Module):
         s = _ILIFFunction.apply(x, self.decay, self.max_value)
         return expand_integer_spikes(s, self.max_value) if self.spike_driven else s
 
+    @property
+    def slots(self) -> int:
+        """Binary slots per time step of the output: D when spike-driven, else 1 (one integer per step)."""
+        return self.max_value if self.spike_driven else 1
+
     def extra_repr(self) -> str:
         return f"max_value={self.max_value}, decay={self.decay}, spike_driven={self.spike_driven}"
 
 
+def spike_slots(neuron: nn.Module) -> int:
+    """How many binary slots per time step ``neuron`` emits (1 for LIF and integer I-LIF, D for spike-driven)."""
+    return int(getattr(neuron, "slots", 1))
+
+
 def expand_integer_spikes(s: Tensor, max_value: int) -> Tensor:
-    """Integer spikes ``[T, *]`` in {0..D} -> binary spikes ``[T*D, *]``: slot k of step t fires iff ``s_t > k``."""
+    """Integer spikes ``[T, *]`` in {0..D} -> binary spikes ``[T*D, *]``: slot k of step t fires iff ``s_t > k``.
+
+    Backward: each slot passes ``1/D`` of its gradient to ``s_t`` (straight through; the forward values are
+    unchanged). A consumer that sums the D slots (:func:`collapse_spike_slots`) sends the same gradient to every
+    slot, so ``s_t`` receives exactly the gradient of the integer form.
+    """
     if s.numel() and (s.min() < 0 or s.max() > max_value or not torch.equal(s, s.round())):
         raise ValueError(f"expand_integer_spikes needs integers in [0, {max_value}]")
     slots = torch.arange(max_value, device=s.device, dtype=s.dtype).view(1, max_value, *([1] * (s.dim() - 1)))
-    binary = (s.unsqueeze(1) > slots).to(s.dtype)  # [T, D, *]
+    s = s.unsqueeze(1)
+    binary = (s > slots).to(s.dtype)  # [T, D, *]
+    if s.requires_grad:
+        binary = binary + (s - s.detach()) / max_value
     return binary.flatten(0, 1)
 
 

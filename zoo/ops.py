@@ -7,9 +7,11 @@ Two kinds of numbers:
 - :func:`op_report` measures a real model on a real batch with forward hooks: per layer the MACs that were
   executed, the firing rate of the layer's input, the synaptic operations ``SOPs = MACs x rate`` (the MACs are
   summed over all executed time steps, so this is Eq. 11's ``MACs x f x T``) and the energy of Eq. 12:
-  4.6 pJ per MAC for a layer whose input is real-valued (the first layer of the stem, and the head's linear
-  layer on the pooled real-valued stream) and 0.9 pJ per AC for a layer fed by spikes. Integer spikes of I-LIF
-  (values 0..D) count as that many binary spikes, so the rate is the mean input value.
+  4.6 pJ per MAC for the first (encoding) layer whatever its input (Eq. 12's ``MACs^1``; with event-frame input
+  too, unless ``first_layer="by_input"``) and for any other layer whose input is real-valued (the head's linear
+  layer on the pooled real-valued stream), 0.9 pJ per AC for a layer fed by spikes. Integer spikes of I-LIF
+  (values 0..D) count as that many binary spikes, so the rate is the mean input value; the spike-driven form's
+  D binary slots give D times the MACs at 1/D of the rate, hence the same SOPs and energy.
 """
 from __future__ import annotations
 
@@ -20,26 +22,38 @@ import torch
 from torch import Tensor, nn
 
 from .mixer import AttentionProduct, TokenMixing
+from .neurons import ILIF, LIF
 
-__all__ = ["appendix_a", "LayerOps", "OpReport", "op_report", "E_MAC_PJ", "E_AC_PJ"]
+__all__ = ["appendix_a", "LayerOps", "OpReport", "op_report", "E_MAC_PJ", "E_AC_PJ", "FIRST_LAYER_RULES"]
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
+FIRST_LAYER_RULES = ("mac", "by_input")
 
 
 def appendix_a(layers: int, tokens: int, channels: int, time_steps: int, spatial_ratio: float,
                temporal_ratio: float) -> Dict[str, float]:
-    """Appendix A: ``OP_origin`` (Eq. 9), ``OP_reduce`` (Eq. 8), ``OP_DSTSP`` and the reduction rate."""
+    """Appendix A: ``OP_origin`` (Eq. 9), ``OP_reduce`` (Eq. 8), ``OP_DSTSP`` and the reduction rate.
+
+    Also what is left after pruning, ``remaining = L (1 - P_t) T (10 N (1 - P_s) C^2 + (N (1 - P_s))^2 C)`` (Eq. 9
+    at T' and N'), and its share ``remaining_rate``. Eq. 8's ``reduce`` is not ``origin - remaining``: it counts
+    only the ops of pruned tokens at pruned steps (``P_t x P_s``), see docs/ops.md.
+    """
     L, N, C, T, Ps, Pt = layers, tokens, channels, time_steps, spatial_ratio, temporal_ratio
     origin = L * T * (10 * N * C ** 2 + N ** 2 * C)
     reduce = L * Pt * T * (Ps * 10 * N * C ** 2 + Ps ** 2 * N ** 2 * C)
+    remaining = L * (1 - Pt) * T * (10 * (1 - Ps) * N * C ** 2 + (1 - Ps) ** 2 * N ** 2 * C)
     increase = (2 - Pt) * T * N * C + ((1 - Pt) * T + 1) * N ** 2 + T ** 2
-    return {"origin": origin, "reduce": reduce, "increase": increase, "rate": reduce / origin}
+    return {"origin": origin, "reduce": reduce, "increase": increase, "rate": reduce / origin,
+            "remaining": remaining, "remaining_rate": remaining / origin}
 
 
 @dataclass
 class LayerOps:
-    """One executed layer call. ``macs`` are summed over the batch and all executed time steps."""
+    """One executed layer call. ``macs`` are summed over the batch and all executed time steps.
+
+    ``encoding``: the call is part of the first (encoding) layer, charged as MAC whatever its input (Eq. 12).
+    """
 
     name: str
     kind: str
@@ -47,6 +61,7 @@ class LayerOps:
     input_sum: float
     input_numel: int
     spiking: bool
+    encoding: bool = False
 
     @property
     def rate(self) -> float:
@@ -58,8 +73,12 @@ class LayerOps:
         return self.macs * self.rate if self.spiking else 0.0
 
     @property
+    def charged_as_mac(self) -> bool:
+        return self.encoding or not self.spiking
+
+    @property
     def energy_pj(self) -> float:
-        return E_AC_PJ * self.sops if self.spiking else E_MAC_PJ * self.macs
+        return E_MAC_PJ * self.macs if self.charged_as_mac else E_AC_PJ * self.sops
 
 
 @dataclass
@@ -83,8 +102,8 @@ class OpReport:
         return sum(layer.energy_pj for layer in self.layers) / self.batch_size * 1e-9
 
     def to_dict(self) -> Dict[str, object]:
-        rows = [dict(asdict(layer), rate=layer.rate, sops=layer.sops, energy_pj=layer.energy_pj)
-                for layer in self.layers]
+        rows = [dict(asdict(layer), rate=layer.rate, sops=layer.sops, charged_as_mac=layer.charged_as_mac,
+                     energy_pj=layer.energy_pj) for layer in self.layers]
         return {"batch_size": self.batch_size, "macs_per_sample": self.macs, "sops_per_sample": self.sops,
                 "energy_mj_per_sample": self.energy_mj, "layers": rows}
 
@@ -92,9 +111,9 @@ class OpReport:
         b = self.batch_size
         lines = ["| layer | kind | MMACs | input rate | MSOPs | energy (uJ) |", "|---|---|---:|---:|---:|---:|"]
         for layer in self.layers:
+            note = " (real)" if not layer.spiking else " (first layer: MAC)" if layer.encoding else ""
             lines.append(f"| {layer.name} | {layer.kind} | {layer.macs / b / 1e6:.2f} | "
-                         f"{layer.rate:.4f}{'' if layer.spiking else ' (real)'} | {layer.sops / b / 1e6:.2f} | "
-                         f"{layer.energy_pj / b * 1e-6:.2f} |")
+                         f"{layer.rate:.4f}{note} | {layer.sops / b / 1e6:.2f} | {layer.energy_pj / b * 1e-6:.2f} |")
         lines.append(f"| **total** | | {self.macs / 1e6:.2f} | | {self.sops / 1e6:.2f} | "
                      f"{self.energy_mj * 1e3:.2f} |")
         return "\n".join(lines)
@@ -110,8 +129,11 @@ def _linear_macs(m: nn.Linear, inputs: Tuple[Tensor, ...], out: Tensor) -> Tuple
 
 
 def _conv_macs(m: nn.Conv2d, inputs: Tuple[Tensor, ...], out: Tensor) -> Tuple[float, Tensor]:
+    """Per input image (``[*, C, H, W]``; spike-driven slots are images too): output size x kernel fan-in."""
+    x = inputs[0]
     k = m.kernel_size[0] * m.kernel_size[1] * m.in_channels // m.groups
-    return out.numel() * k, inputs[0]
+    images = x.numel() // x.shape[-3:].numel()
+    return images * out.shape[-3:].numel() * k, x
 
 
 def _mixing_macs(m: TokenMixing, inputs: Tuple[Tensor, ...], out: Tensor) -> Tuple[float, Tensor]:
@@ -128,20 +150,40 @@ _COUNTERS: Dict[type, Callable[..., Tuple[float, Tensor]]] = {
     nn.Linear: _linear_macs, nn.Conv2d: _conv_macs, TokenMixing: _mixing_macs, AttentionProduct: _attention_macs}
 
 
+def _counter(module: nn.Module) -> Optional[Callable[..., Tuple[float, Tensor]]]:
+    """The op counter of ``module``'s class or of its nearest counted base class (``SlotLinear`` -> ``Linear``)."""
+    return next((_COUNTERS[cls] for cls in type(module).__mro__ if cls in _COUNTERS), None)
+
+
 @torch.no_grad()
-def op_report(model: nn.Module, inputs: Tensor, forward: Optional[Callable[[Tensor], object]] = None) -> OpReport:
-    """Run one forward pass of ``model`` on ``inputs`` (first dim = batch) and count every layer's ops."""
+def op_report(model: nn.Module, inputs: Tensor, forward: Optional[Callable[[Tensor], object]] = None,
+              first_layer: str = "mac") -> OpReport:
+    """Run one forward pass of ``model`` on ``inputs`` (first dim = batch) and count every layer's ops.
+
+    ``first_layer``: ``mac`` (Eq. 12) charges the first (encoding) layer as MAC whatever its input: every layer call
+    before the model's first spiking neuron (zoo ``LIF``/``ILIF``) fires, or only the first call in a model without
+    one; ``by_input`` charges it like any other layer (AC when its input is spikes or integer event counts).
+    """
+    if first_layer not in FIRST_LAYER_RULES:
+        raise ValueError(f"first_layer must be one of {FIRST_LAYER_RULES}, got {first_layer!r}")
     report = OpReport(batch_size=int(inputs.shape[0]))
-    handles = []
+    neurons = [m for m in model.modules() if isinstance(m, (LIF, ILIF))]
+    state = {"neuron_fired": False}
+
+    def neuron_hook(*_: object) -> None:
+        state["neuron_fired"] = True
+
+    handles = [n.register_forward_pre_hook(neuron_hook) for n in neurons]
     for name, module in model.named_modules():
-        counter = _COUNTERS.get(type(module))
+        counter = _counter(module)
         if counter is None:
             continue
 
         def hook(m, args, out, name=name, counter=counter):
             macs, x = counter(m, args, out)
+            encoding = first_layer == "mac" and not state["neuron_fired"] and (bool(neurons) or not report.layers)
             report.layers.append(LayerOps(name, type(m).__name__, float(macs), float(x.double().sum()),
-                                          x.numel(), _is_spikes(x)))
+                                          x.numel(), _is_spikes(x), encoding))
 
         handles.append(module.register_forward_hook(hook))
     try:

@@ -63,7 +63,7 @@ def _entry(name: str) -> _Entry:
     if name not in _REGISTRY:
         close = fnmatch.filter(_REGISTRY, f"*{name.split('-')[0]}*")[:5]
         raise KeyError(f"unknown model {name!r}" + (f"; did you mean one of {close}?" if close else
-                                                     f"; see zoo.list_models()"))
+                                                     "; see zoo.list_models()"))
     return _REGISTRY[name]
 
 

@@ -2,17 +2,15 @@
 
 Importing this package registers, in mmengine's root registries: the datasets (``ImageFolder``, ``CIFAR10``,
 ``CIFAR100``, ``FashionMNIST``, ``DVS128Gesture``, ``CIFAR10DVS``), the transforms, ``SpikingClassifier`` and
-``ClsDataPreprocessor``, the ``Accuracy`` metric, ``ResumableEpochBasedTrainLoop``, ``ResumableSampler``,
-``CpuCompatibleDDP`` and ``TrainingCurveHook``. Configs pull it in with
+``ClsDataPreprocessor`` and the ``Accuracy`` metric; it imports ``tasks.common``, which registers the training
+engine (``ResumableEpochBasedTrainLoop``, ``ResumableSampler``, ...). Configs pull it in with
 ``custom_imports = dict(imports=['tasks.classification'], allow_failed_imports=False)``.
 """
-import tasks.common  # noqa: F401  (SafeCheckpointHook)
+import tasks.common  # noqa: F401  (the training engine and SafeCheckpointHook)
 
 from . import datasets, transforms  # noqa: F401
 from .batch_augment import MixupCutmix, one_hot_smooth
-from .engine import CpuCompatibleDDP, ResumableEpochBasedTrainLoop, ResumableSampler, TrainingCurveHook
 from .metrics import Accuracy
 from .model import ClsDataPreprocessor, SpikingClassifier
 
-__all__ = ["SpikingClassifier", "ClsDataPreprocessor", "Accuracy", "MixupCutmix", "one_hot_smooth",
-           "ResumableEpochBasedTrainLoop", "ResumableSampler", "CpuCompatibleDDP", "TrainingCurveHook"]
+__all__ = ["SpikingClassifier", "ClsDataPreprocessor", "Accuracy", "MixupCutmix", "one_hot_smooth"]

@@ -7,12 +7,26 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .datasets.base import check_int
+
 __all__ = ["one_hot_smooth", "MixupCutmix"]
+
+
+def _check_smoothing(smoothing: float) -> float:
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 1:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {smoothing!r}")
+    return float(smoothing)
 
 
 def one_hot_smooth(labels: Tensor, num_classes: int, smoothing: float = 0.0) -> Tensor:
     """``[B]`` labels -> ``[B, K]`` targets: ``1 - s + s/K`` on the label, ``s/K`` elsewhere (timm and torch)."""
-    off = smoothing / num_classes
+    if labels.dim() != 1 or labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be a vector [B] of integer class indices, got {labels.dtype} "
+                        f"{tuple(labels.shape)}")
+    if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"labels {labels.min().item()}..{labels.max().item()} are outside 0..{num_classes - 1}; the "
+                         f"dataset has more classes than the model's num_classes")
+    off = _check_smoothing(smoothing) / num_classes
     target = torch.full((labels.shape[0], num_classes), off, device=labels.device)
     return target.scatter_(1, labels.long().view(-1, 1), 1.0 - smoothing + off)
 
@@ -34,9 +48,12 @@ class MixupCutmix:
                  switch_prob: float = 0.5, label_smoothing: float = 0.0) -> None:
         if mixup_alpha < 0 or cutmix_alpha < 0 or not 0 <= prob <= 1 or not 0 <= switch_prob <= 1:
             raise ValueError(f"invalid mixup/cutmix settings: mixup_alpha={mixup_alpha}, cutmix_alpha={cutmix_alpha},"
-                             f" prob={prob}, switch_prob={switch_prob}")
-        self.num_classes, self.mixup_alpha, self.cutmix_alpha = num_classes, float(mixup_alpha), float(cutmix_alpha)
-        self.prob, self.switch_prob, self.label_smoothing = float(prob), float(switch_prob), float(label_smoothing)
+                             f" prob={prob}, switch_prob={switch_prob}; the alphas must be >= 0 and the "
+                             f"probabilities in [0, 1]")
+        self.num_classes = check_int(num_classes, "num_classes", 1)
+        self.mixup_alpha, self.cutmix_alpha = float(mixup_alpha), float(cutmix_alpha)
+        self.prob, self.switch_prob = float(prob), float(switch_prob)
+        self.label_smoothing = _check_smoothing(label_smoothing)
 
     @property
     def enabled(self) -> bool:
@@ -62,6 +79,9 @@ class MixupCutmix:
                  ) -> Tuple[Tensor, Tensor]:
         """``inputs`` ``[B, ...]``, ``labels`` ``[B]`` -> mixed inputs and soft targets ``[B, K]``."""
         rng = rng if rng is not None else np.random.default_rng()
+        if inputs.dim() not in (4, 5) or labels.shape != inputs.shape[:1]:
+            raise ValueError(f"mixup/cutmix needs images [B, C, H, W] or frames [B, T, C, H, W] and labels [B], got "
+                             f"{tuple(inputs.shape)} and {tuple(labels.shape)}")
         if inputs.shape[0] % 2:
             raise ValueError(f"mixup/cutmix needs an even batch size, got {inputs.shape[0]} (use drop_last=True)")
         target = one_hot_smooth(labels, self.num_classes, self.label_smoothing)

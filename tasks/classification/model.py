@@ -5,6 +5,8 @@ afterwards), so there is no state to reset between batches; two identical calls 
 """
 from __future__ import annotations
 
+import inspect
+import math
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -20,6 +22,49 @@ import zoo
 from .batch_augment import MixupCutmix
 
 __all__ = ["SpikingClassifier", "ClsDataPreprocessor"]
+
+
+def _numbers(values: Any, name: str) -> List[float]:
+    """``values`` as a list of finite floats (one per channel), else a ``ValueError`` naming the option."""
+    ok = isinstance(values, (list, tuple)) and values and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    if not ok:
+        raise ValueError(f"ClsDataPreprocessor {name} must be a list of finite numbers, one per channel, got "
+                         f"{values!r}")
+    return [float(v) for v in values]
+
+
+def _stack(inputs: Any) -> Tensor:
+    """A batch tensor from a tensor or a list of per-sample tensors of one shape."""
+    if isinstance(inputs, (list, tuple)):
+        shapes = sorted({tuple(x.shape) for x in inputs})
+        if len(shapes) > 1:
+            raise ValueError(f"the samples of a batch differ in shape {shapes[:3]}; resize or crop them to one size in "
+                             f"the pipeline")
+        inputs = torch.stack(list(inputs))
+    if not torch.is_tensor(inputs):
+        raise TypeError(f"ClsDataPreprocessor expects inputs as a tensor or a list of tensors, got "
+                        f"{type(inputs).__name__}")
+    if inputs.dtype == torch.bool or inputs.is_complex():
+        raise TypeError(f"ClsDataPreprocessor expects uint8 images or float frames, got {inputs.dtype}")
+    return inputs
+
+
+def _check_batch_augment(options: Dict[str, Any]) -> None:
+    """Raise on keys of ``batch_augment`` that neither :class:`MixupCutmix` nor ``off_epoch`` take."""
+    known = [n for n in inspect.signature(MixupCutmix).parameters if n not in ("num_classes", "label_smoothing")]
+    unknown = sorted(set(options) - set(known) - {"off_epoch"})
+    if unknown:
+        raise ValueError(f"batch_augment: unknown keys {unknown}; known: {', '.join(known)}, off_epoch")
+
+
+def _check_labels(labels: Tensor, batch: int, num_classes: int) -> None:
+    """Raise unless ``labels`` is ``[batch]`` with values in ``0..num_classes - 1``."""
+    if labels.shape != (batch,):
+        raise ValueError(f"gt_label has shape {tuple(labels.shape)} for a batch of {batch}; give one label per sample")
+    if batch and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"gt_label {labels.min().item()}..{labels.max().item()} is outside 0..{num_classes - 1}; "
+                         f"set backbone_args num_classes to the dataset's class count")
 
 
 @MODELS.register_module()
@@ -39,16 +84,18 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
         self.to_rgb = to_rgb
         self.normalize = mean is not None
         if self.normalize:
+            mean, std = _numbers(mean, "mean"), _numbers(std, "std")
             if len(mean) != len(std) or min(std) <= 0:
                 raise ValueError(f"mean and std must have the same length and std > 0, got {mean} and {std}")
             self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1), persistent=False)
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(-1, 1, 1), persistent=False)
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
+        if not isinstance(data, dict) or "inputs" not in data:
+            raise ValueError(f"ClsDataPreprocessor expects dict(inputs=..., data_samples=dict(gt_label=...)), got "
+                             f"{sorted(data) if isinstance(data, dict) else type(data).__name__}")
         data = self.cast_data(data)
-        inputs = data["inputs"]
-        if isinstance(inputs, (list, tuple)):
-            inputs = torch.stack(list(inputs))
+        inputs = _stack(data["inputs"])
         if inputs.dim() not in (4, 5):
             raise ValueError(f"expected a batch of images [B, C, H, W] or frames [B, T, C, H, W], got "
                              f"{tuple(inputs.shape)}")
@@ -61,8 +108,10 @@ class ClsDataPreprocessor(BaseDataPreprocessor):
             inputs = (inputs - self.mean) / self.std
         samples = data.get("data_samples")
         if samples is not None:
-            labels = samples["gt_label"]
-            samples = dict(samples, gt_label=torch.as_tensor(labels, dtype=torch.long, device=inputs.device))
+            labels = torch.as_tensor(samples["gt_label"], device=inputs.device)
+            if labels.is_floating_point() or labels.dtype == torch.bool:
+                raise TypeError(f"gt_label must be integer class indices, got {labels.dtype}")
+            samples = dict(samples, gt_label=labels.long())
         return dict(inputs=inputs, data_samples=samples)
 
 
@@ -90,6 +139,7 @@ class SpikingClassifier(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor or dict(type="ClsDataPreprocessor"), init_cfg=init_cfg)
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        _check_batch_augment(batch_augment or {})
         self.backbone = zoo.create(backbone, **(backbone_args or {}))
         self.num_classes = int(self.backbone.head.out_features)
         self.label_smoothing = float(label_smoothing)
@@ -102,8 +152,9 @@ class SpikingClassifier(BaseModel):
                 ) -> Union[Tensor, Dict[str, Tensor], List[dict]]:
         if mode == "tensor":
             return self.backbone(inputs)
-        if data_samples is None:
-            raise ValueError(f"mode {mode!r} needs data_samples with 'gt_label'")
+        if not isinstance(data_samples, dict) or "gt_label" not in data_samples:
+            raise ValueError(f"mode {mode!r} needs data_samples=dict(gt_label=[B] labels), got {data_samples!r}")
+        _check_labels(data_samples["gt_label"], inputs.shape[0], self.num_classes)
         if mode == "loss":
             return self.loss(inputs, data_samples["gt_label"])
         if mode == "predict":

@@ -16,22 +16,66 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
 import torch
+from mmcv.image.geometric import cv2_interp_codes
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS
 from PIL import Image, ImageEnhance, ImageOps
 
+from .datasets.base import check_int
+
 __all__ = ["RandomCrop", "RandomResizedCrop", "RandAugment", "RandomErasing", "EventFrameAugment", "PackClsInputs"]
 
 
-def _check_image(img: np.ndarray, who: str) -> None:
+def _describe(value: Any) -> str:
+    """``'ndarray (32, 32)'``, ``'Tensor (3, 32, 32)'``, ``'NoneType'``: what a transform got instead."""
+    shape = f" {tuple(value.shape)}" if hasattr(value, "shape") else ""
+    return f"{type(value).__name__}{shape}"
+
+
+def _check_image(img: Any, who: str) -> np.ndarray:
+    """``img`` if it is a uint8 ``[H, W, C]`` array with 1 or 3 channels, else an error naming ``who``."""
     if not isinstance(img, np.ndarray) or img.ndim != 3:
-        raise ValueError(f"{who} expects results['img'] as an [H, W, C] array, got "
-                         f"{getattr(img, 'shape', type(img).__name__)}")
+        raise ValueError(f"{who} expects results['img'] as an [H, W, C] array, got {_describe(img)}")
+    if img.dtype != np.uint8:
+        raise TypeError(f"{who} expects uint8 images (values 0..255), got {img.dtype}; convert with "
+                        f"img.astype(np.uint8), or place {who} before any transform that makes floats")
+    if img.shape[2] not in (1, 3):
+        hint = "; it looks like [C, H, W]: transpose it to [H, W, C]" if img.shape[0] in (1, 3) else ""
+        raise ValueError(f"{who} works on 1- or 3-channel images [H, W, C], got shape {img.shape}{hint}")
+    if not img.shape[0] or not img.shape[1]:
+        raise ValueError(f"{who} got an empty image of shape {img.shape}; check the file it was loaded from")
+    return img
+
+
+def _check_prob(value: Any, name: str) -> float:
+    """``value`` as a float if it is a probability in [0, 1], else a ``ValueError`` naming the option."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a probability in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _check_range(value: Any, name: str, upper: Optional[float] = None) -> Tuple[float, float]:
+    """``(low, high)`` with ``0 < low <= high`` (``<= upper`` when given), else a ``ValueError`` naming the option."""
+    ok = (isinstance(value, (tuple, list)) and len(value) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
+    if not ok or not 0 < value[0] <= value[1] or (upper is not None and value[1] > upper):
+        bound = f" <= {upper}" if upper is not None else ""
+        raise ValueError(f"{name} must be (low, high) with 0 < low <= high{bound}, got {value!r}")
+    return float(value[0]), float(value[1])
+
+
+def _check_fill(fill: Any, name: str) -> Tuple[int, ...]:
+    """``fill`` as a tuple of 1 or 3 ints in 0..255 (one per channel), else a ``ValueError`` naming the option."""
+    values = tuple(fill) if isinstance(fill, (tuple, list)) else (fill,)
+    if len(values) not in (1, 3) or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                            and 0 <= v <= 255 for v in values):
+        raise ValueError(f"{name} must be 1 or 3 integers in 0..255 (one per channel), got {fill!r}")
+    return tuple(int(v) for v in values)
 
 
 @TRANSFORMS.register_module()
@@ -39,17 +83,18 @@ class RandomCrop(BaseTransform):
     """Pad ``padding`` pixels on each side with the value ``pad_val``, then crop ``size x size`` at random."""
 
     def __init__(self, size: int, padding: int = 0, pad_val: int = 0) -> None:
-        self.size, self.padding, self.pad_val = int(size), int(padding), int(pad_val)
+        self.size, self.padding = check_int(size, "RandomCrop size", 1), check_int(padding, "RandomCrop padding", 0)
+        self.pad_val = _check_fill(pad_val, "RandomCrop pad_val")[0]
 
     def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        _check_image(img, type(self).__name__)
+        img = _check_image(results.get("img"), type(self).__name__)
         if self.padding:
             p = self.padding
             img = np.pad(img, ((p, p), (p, p), (0, 0)), constant_values=self.pad_val)
         h, w = img.shape[:2]
         if h < self.size or w < self.size:
-            raise ValueError(f"RandomCrop({self.size}) on a {h}x{w} image (after padding {self.padding})")
+            raise ValueError(f"RandomCrop({self.size}) on a {h}x{w} image (after padding {self.padding}); the crop "
+                             f"size must not exceed the padded image: lower size or raise padding")
         top, left = np.random.randint(0, h - self.size + 1), np.random.randint(0, w - self.size + 1)
         results["img"] = np.ascontiguousarray(img[top: top + self.size, left: left + self.size])
         results["img_shape"] = results["img"].shape[:2]
@@ -69,10 +114,12 @@ class RandomResizedCrop(BaseTransform):
 
     def __init__(self, size: int, scale: Tuple[float, float] = (0.08, 1.0),
                  ratio: Tuple[float, float] = (3 / 4, 4 / 3), interpolation: str = "bicubic") -> None:
-        if not 0 < scale[0] <= scale[1] <= 1 or not 0 < ratio[0] <= ratio[1]:
-            raise ValueError(f"RandomResizedCrop needs 0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1], "
-                             f"got scale={scale}, ratio={ratio}")
-        self.size, self.scale, self.ratio, self.interpolation = int(size), tuple(scale), tuple(ratio), interpolation
+        if interpolation not in cv2_interp_codes:
+            raise ValueError(f"RandomResizedCrop interpolation must be one of {sorted(cv2_interp_codes)}, got "
+                             f"{interpolation!r}")
+        self.size, self.interpolation = check_int(size, "RandomResizedCrop size", 1), interpolation
+        self.scale = _check_range(scale, "RandomResizedCrop scale", upper=1.0)
+        self.ratio = _check_range(ratio, "RandomResizedCrop ratio")
 
     def crop_box(self, h: int, w: int) -> Tuple[int, int, int, int]:
         """``(top, left, height, width)`` of the crop in an ``h x w`` image."""
@@ -94,8 +141,7 @@ class RandomResizedCrop(BaseTransform):
         return (h - ch) // 2, (w - cw) // 2, ch, cw
 
     def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        _check_image(img, type(self).__name__)
+        img = _check_image(results.get("img"), type(self).__name__)
         top, left, ch, cw = self.crop_box(*img.shape[:2])
         crop = img[top: top + ch, left: left + cw]
         resized = mmcv.imresize(crop, (self.size, self.size), interpolation=self.interpolation)
@@ -166,20 +212,21 @@ class RandAugment(BaseTransform):
                  fill: Sequence[int] = (128, 128, 128), ops: Optional[Sequence[str]] = None) -> None:
         ops = list(ops) if ops is not None else list(_OPS)
         unknown = sorted(set(ops) - set(_OPS))
-        if unknown:
-            raise ValueError(f"unknown RandAugment ops {unknown}; known: {sorted(_OPS)}")
-        if not 0 <= magnitude <= _MAX_LEVEL:
-            raise ValueError(f"RandAugment magnitude must be in [0, {_MAX_LEVEL}], got {magnitude}")
-        self.num_ops, self.magnitude, self.magnitude_std, self.prob = int(num_ops), float(magnitude), \
-            float(magnitude_std), float(prob)
-        self.fill, self.ops = tuple(int(v) for v in fill), ops
+        if unknown or not ops:
+            raise ValueError(f"unknown RandAugment ops {unknown}; known: {sorted(_OPS)}" if unknown else
+                             f"RandAugment ops is empty; list some of {sorted(_OPS)}, or drop RandAugment")
+        if isinstance(magnitude, bool) or not isinstance(magnitude, (int, float)) or not 0 <= magnitude <= _MAX_LEVEL:
+            raise ValueError(f"RandAugment magnitude must be in [0, {_MAX_LEVEL}], got {magnitude!r}")
+        if isinstance(magnitude_std, bool) or not isinstance(magnitude_std, (int, float)) or magnitude_std < 0:
+            raise ValueError(f"RandAugment magnitude_std must be >= 0, got {magnitude_std!r}")
+        self.num_ops, self.magnitude = check_int(num_ops, "RandAugment num_ops", 0), float(magnitude)
+        self.magnitude_std, self.prob = float(magnitude_std), _check_prob(prob, "RandAugment prob")
+        fill = _check_fill(fill, "RandAugment fill")
+        self.fill, self.ops = fill * 3 if len(fill) == 1 else fill, ops
 
     def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        _check_image(img, type(self).__name__)
+        img = _check_image(results.get("img"), type(self).__name__)
         channels = img.shape[2]
-        if channels not in (1, 3):
-            raise ValueError(f"RandAugment works on 1- or 3-channel images, got {channels} channels")
         pil = Image.fromarray(img[..., 0] if channels == 1 else img)
         fill = self.fill[0] if channels == 1 else self.fill
         for name in random.choices(self.ops, k=self.num_ops):
@@ -208,12 +255,13 @@ class RandomErasing(BaseTransform):
 
     def __init__(self, prob: float = 0.25, area: Tuple[float, float] = (0.02, 1 / 3),
                  aspect: Tuple[float, float] = (0.3, 1 / 0.3), fill: Sequence[int] = (0, 0, 0)) -> None:
-        self.prob, self.area, self.aspect, self.fill = float(prob), tuple(area), tuple(aspect), \
-            np.asarray(fill, dtype=np.uint8)
+        self.prob = _check_prob(prob, "RandomErasing prob")
+        self.area = _check_range(area, "RandomErasing area", upper=1.0)
+        self.aspect = _check_range(aspect, "RandomErasing aspect")
+        self.fill = np.asarray(_check_fill(fill, "RandomErasing fill"), dtype=np.uint8)
 
     def transform(self, results: Dict) -> Dict:
-        img = results["img"]
-        _check_image(img, type(self).__name__)
+        img = _check_image(results.get("img"), type(self).__name__)
         if np.random.rand() >= self.prob:
             return results
         h, w = img.shape[:2]
@@ -240,13 +288,16 @@ class EventFrameAugment(BaseTransform):
     """
 
     def __init__(self, flip_prob: float = 0.5, max_shift: int = 0) -> None:
-        self.flip_prob, self.max_shift = float(flip_prob), int(max_shift)
+        self.flip_prob = _check_prob(flip_prob, "EventFrameAugment flip_prob")
+        self.max_shift = check_int(max_shift, "EventFrameAugment max_shift", 0)
 
     def transform(self, results: Dict) -> Dict:
-        frames = results["img"]
+        frames = results.get("img")
         if not isinstance(frames, np.ndarray) or frames.ndim != 4:
-            raise ValueError(f"EventFrameAugment expects frames [T, C, H, W], got "
-                             f"{getattr(frames, 'shape', type(frames).__name__)}")
+            raise ValueError(f"EventFrameAugment expects frames [T, C, H, W], got {_describe(frames)}")
+        if self.max_shift >= min(frames.shape[-2:]):
+            raise ValueError(f"EventFrameAugment max_shift {self.max_shift} can shift {frames.shape[-2]}x"
+                             f"{frames.shape[-1]} frames out of view; use a max_shift below {min(frames.shape[-2:])}")
         if np.random.rand() < self.flip_prob:
             frames = frames[..., ::-1]
         if self.max_shift:
@@ -260,6 +311,17 @@ class EventFrameAugment(BaseTransform):
         return results
 
 
+def _check_frames(frames: np.ndarray) -> np.ndarray:
+    """Numeric, finite event frames ``[T, C, H, W]`` as contiguous float32, else an error."""
+    if frames.dtype.kind not in "biuf":
+        raise TypeError(f"PackClsInputs: event frames must be numbers, got {frames.dtype}")
+    out = np.ascontiguousarray(frames, dtype=np.float32)
+    if not np.isfinite(out).all():
+        raise ValueError("PackClsInputs: event frames hold NaN or inf; check the dataset's frames (or delete its "
+                         "frame cache)")
+    return out
+
+
 @TRANSFORMS.register_module()
 class PackClsInputs(BaseTransform):
     """``results`` -> ``dict(inputs=..., data_samples=dict(gt_label=int))``.
@@ -269,12 +331,16 @@ class PackClsInputs(BaseTransform):
     """
 
     def transform(self, results: Dict) -> Dict:
-        img = results["img"]
+        if "img" not in results or "gt_label" not in results:
+            raise ValueError(f"PackClsInputs needs results['img'] and results['gt_label'], got keys {sorted(results)}; "
+                             f"put it last in the pipeline, after the transform that loads the image")
+        img, label = results["img"], results["gt_label"]
+        if isinstance(label, bool) or not isinstance(label, (int, np.integer)):
+            raise TypeError(f"PackClsInputs: gt_label must be an integer class index, got {label!r}")
         if not isinstance(img, np.ndarray) or img.ndim not in (3, 4):
-            raise ValueError(f"PackClsInputs expects an [H, W, C] image or [T, C, H, W] frames, got "
-                             f"{getattr(img, 'shape', type(img).__name__)}")
-        if img.ndim == 3:
-            inputs = torch.from_numpy(img.transpose(2, 0, 1).copy())  # a copy: sources may be read-only
+            raise ValueError(f"PackClsInputs expects an [H, W, C] image or [T, C, H, W] frames, got {_describe(img)}")
+        if img.ndim == 3:  # a copy: sources may be read-only
+            inputs = torch.from_numpy(_check_image(img, "PackClsInputs").transpose(2, 0, 1).copy())
         else:
-            inputs = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
-        return dict(inputs=inputs, data_samples=dict(gt_label=int(results["gt_label"])))
+            inputs = torch.from_numpy(_check_frames(img))
+        return dict(inputs=inputs, data_samples=dict(gt_label=int(label)))

@@ -103,8 +103,9 @@ class SafeCheckpointHook(Hook):
                 checkpoint[key] = to_safe(checkpoint[key])
 
     def after_load_checkpoint(self, runner, checkpoint: Dict[str, Any]) -> None:
-        if "message_hub" in checkpoint:
-            checkpoint["message_hub"] = from_safe(checkpoint["message_hub"])
+        for key in ("message_hub", "meta"):
+            if key in checkpoint:
+                checkpoint[key] = from_safe(checkpoint[key])
 
 
 def _first_line(err: BaseException) -> str:

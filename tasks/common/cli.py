@@ -18,10 +18,15 @@ DEBUG_ENV = "SMIXER_DEBUG"
 
 
 def one_line(err: BaseException) -> str:
-    """``err`` as one line: its type unless the message already reads as a sentence, whitespace collapsed."""
-    message = " ".join(str(err).split()) or type(err).__name__
-    if isinstance(err, KeyError) and len(err.args) == 1:
-        message = str(err.args[0])
+    """``err`` as one line, whitespace collapsed, prefixed by its type unless it is a usual user-error type.
+
+    An error raised in a DataLoader worker arrives with the worker's traceback in its message: only the worker's
+    own error line (its last line) is kept.
+    """
+    text = str(err.args[0]) if isinstance(err, KeyError) and len(err.args) == 1 else str(err)
+    if "Original Traceback" in text:
+        text = [line for line in text.splitlines() if line.strip()][-1]
+    message = " ".join(text.split()) or type(err).__name__
     return message if isinstance(err, (ValueError, TypeError, OSError, KeyError, RuntimeError)) \
         else f"{type(err).__name__}: {message}"
 

@@ -25,12 +25,29 @@ def load_config(path: Union[str, Path], options: Optional[Dict[str, Any]] = None
         detail = " ".join(str(err).split()) or type(err).__name__
         raise ValueError(f"config {path} cannot be read: {type(err).__name__}: {detail}") from None
     if options:
-        unknown = sorted({key.split(".")[0] for key in options} - set(cfg.keys()))
-        if unknown:
-            raise KeyError(f"--cfg-options: unknown top-level config key(s) {unknown} for {path}; its keys are "
-                           f"{sorted(cfg.keys())}")
+        _check_overrides(cfg, options, path)
         cfg.merge_from_dict(options)
     return cfg
+
+
+# Top-level keys that mmengine's Runner reads itself; any other top-level value that is not a section (a dict or a
+# list of dicts) is a variable of the config file, already substituted where the file uses it.
+RUNNER_KEYS = ("work_dir", "load_from", "resume", "launcher", "default_scope", "log_level", "experiment_name")
+
+
+def _check_overrides(cfg: Config, options: Dict[str, Any], path: Path) -> None:
+    """Refuse overrides that mmengine would accept and then ignore: an unknown top-level key, and a file
+    variable such as ``data_root`` or ``horizon`` (changing it after the file was read changes nothing)."""
+    tops = {key.split(".")[0] for key in options}
+    unknown = sorted(tops - set(cfg.keys()))
+    if unknown:
+        raise KeyError(f"--cfg-options: unknown top-level config key(s) {unknown} for {path}; its keys are "
+                       f"{sorted(cfg.keys())}")
+    variables = sorted(key for key in tops if key not in RUNNER_KEYS and not isinstance(cfg[key], (dict, list)))
+    if variables:
+        raise KeyError(f"--cfg-options: {variables} of {path} are variables of the config file, already "
+                       f"substituted into the sections that use them; override those sections' keys (for example "
+                       f"train_dataloader.dataset.data_root=...) or edit the file")
 
 
 def make_work_dir(work_dir: Union[str, Path]) -> Path:

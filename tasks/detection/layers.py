@@ -33,6 +33,9 @@ DEFAULT_NEURON: Dict[str, Any] = dict(kind="ilif", max_value=4, decay=0.25)
 def build_neuron(neuron: Optional[Dict[str, Any]] = None) -> nn.Module:
     """A multi-step neuron from a config dict ``dict(kind='ilif'|'lif', **kwargs)`` (default: I-LIF, D = 4)."""
     cfg = dict(DEFAULT_NEURON if neuron is None else neuron)
+    if cfg.get("spike_driven"):
+        raise ValueError("the detector's layers take I-LIF's integer form only: drop spike_driven=True (the "
+                         "spike-driven form gives the same outputs, docs/neurons.md)")
     return make_neuron(cfg.pop("kind", "ilif"), **cfg)
 
 

@@ -14,6 +14,9 @@ One dataset object is one split (``train`` / ``valid`` / ``test``) of one file. 
 """
 from __future__ import annotations
 
+import inspect
+import operator
+import os
 from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
@@ -21,12 +24,15 @@ import torch
 from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
 
+from .checks import positive_int, reject_unknown
 from .io import detect_format, read_series
 from .preprocess import CALENDAR_FEATURES, calendar_features, fill_missing, observed_mask
 from .scaling import Scaler
 from .windows import SPLITS, split_ranges
 
 __all__ = ["ForecastDataset"]
+
+_NAME = "ForecastDataset"
 
 
 @DATASETS.register_module()
@@ -46,9 +52,9 @@ class ForecastDataset(Dataset):
             the reference does).
         normalize_targets: targets in normalised units (default) or original units (the reference's
             ``raw_label=True``, its default for METR-LA, PEMS-BAY and Solar).
-        calendar: append calendar features to the inputs: ``True`` all 5, a list of names for some of them
-            (:data:`tasks.timeseries.preprocess.CALENDAR_FEATURES`), ``False`` none, ``None`` all 5 for ``h5``
-            files only (reference).
+        calendar: append calendar features to the inputs: ``True`` all 5, a list of names (or one name) for some
+            of them (:data:`tasks.timeseries.preprocess.CALENDAR_FEATURES`), ``False`` none, ``None`` all 5 for
+            ``h5`` files only (reference).
         zero_is_missing: treat exact zeros as missing (traffic sets).
         fill: how missing inputs are filled (:data:`tasks.timeseries.preprocess.FILL_METHODS`).
         stride: use every ``stride``-th window of the split (1 = all, as the reference; a larger stride thins
@@ -59,26 +65,31 @@ class ForecastDataset(Dataset):
                  test_ratio: float = 0.1, fmt: str = "auto", key: Optional[str] = None,
                  time_column: Optional[str] = "auto", columns: Optional[Sequence[str]] = None,
                  expected_columns: Optional[int] = None, normalize: str = "column_zscore", fit_on: str = "train",
-                 normalize_targets: bool = True, calendar: Union[bool, Sequence[str], None] = None,
-                 zero_is_missing: bool = False, fill: str = "ffill", stride: int = 1) -> None:
+                 normalize_targets: bool = True, calendar: Union[bool, str, Sequence[str], None] = None,
+                 zero_is_missing: bool = False, fill: str = "ffill", stride: int = 1, **unknown: Any) -> None:
         super().__init__()
+        reject_unknown(_NAME, unknown, _OPTIONS)
         if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        if int(stride) < 1:
-            raise ValueError(f"stride must be >= 1, got {stride}")
+            raise ValueError(f"ForecastDataset: split must be one of {SPLITS}, got {split!r}")
         if fit_on not in ("train", "all"):
-            raise ValueError(f"fit_on must be 'train' or 'all', got {fit_on!r}")
-        fmt = detect_format(file) if fmt == "auto" else fmt
-        table = read_series(file, fmt, key, time_column, columns, expected_columns, min_rows=window + horizon)
-        self.file, self.window, self.horizon, self.split = str(file), int(window), int(horizon), split
+            raise ValueError(f"ForecastDataset: fit_on must be 'train' or 'all', got {fit_on!r}")
+        window, horizon = positive_int(_NAME, "window", window), positive_int(_NAME, "horizon", horizon)
+        stride = positive_int(_NAME, "stride", stride)
+        fmt = detect_format(file) if fmt == "auto" and isinstance(file, (str, os.PathLike)) else fmt
+        table = read_series(file, fmt, key, time_column, columns, expected_columns)
+        if table.shape[0] < window + horizon:
+            raise ValueError(f"{file} has {table.shape[0]} rows; at least {window + horizon} are needed for window "
+                             f"{window} + horizon {horizon}: shorten the window or the horizon, or use a longer series")
+        self.file, self.window, self.horizon, self.split = str(file), window, horizon, split
         self.columns = table.columns
-        self.ranges = split_ranges(table.shape[0], self.window, self.horizon, train_ratio, test_ratio)
+        self.ranges = split_ranges(table.shape[0], self.window, self.horizon, train_ratio, test_ratio, owner=_NAME)
         self.range = self.ranges[split]
         if self.range.length < 1:
             raise ValueError(f"split {split!r} of {file} is empty: {table.shape[0]} rows with window {window} and "
                              f"horizon {horizon} give {self.ranges['test'].stop} samples, split as "
-                             f"{ {k: v.length for k, v in self.ranges.items()} }")
-        self.starts = np.arange(self.range.start, self.range.stop, int(stride))  # first input row of each sample
+                             f"{ {k: v.length for k, v in self.ranges.items()} }; change train_ratio / test_ratio, "
+                             f"shorten the window or use a longer series")
+        self.starts = np.arange(self.range.start, self.range.stop, stride)  # first input row of each sample
 
         self.observed = observed_mask(table.values, zero_is_missing)
         filled = fill_missing(table.values, self.observed, fill, self.columns)
@@ -89,7 +100,8 @@ class ForecastDataset(Dataset):
         self.normalize_targets = bool(normalize_targets)
 
         calendar = fmt == "h5" if calendar is None else calendar
-        names = CALENDAR_FEATURES if calendar is True else tuple(calendar or ())
+        names = CALENDAR_FEATURES if calendar is True else (calendar,) if isinstance(calendar, str) else \
+            tuple(calendar or ())
         parts = [normalized]
         if names:
             if table.index is None:
@@ -122,6 +134,10 @@ class ForecastDataset(Dataset):
         return self.starts + self.window
 
     def __getitem__(self, i: int) -> Dict[str, Any]:
+        try:
+            i = operator.index(i)
+        except TypeError:
+            raise TypeError(f"ForecastDataset index must be an integer, got {type(i).__name__} {i!r}") from None
         if not 0 <= i < len(self):
             raise IndexError(f"sample {i} out of range for the {self.split} split of {len(self)} samples")
         row = int(self.starts[i]) + self.window
@@ -134,3 +150,6 @@ class ForecastDataset(Dataset):
         """Model-space values ``[..., m]`` (predictions or targets) -> original units."""
         values = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
         return self.scaler.inverse_transform(values) if self.normalize_targets else values.astype(np.float64)
+
+
+_OPTIONS = tuple(inspect.signature(ForecastDataset.__init__).parameters)[1:-1]  # the keyword options, for typos

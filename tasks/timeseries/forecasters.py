@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from zoo.dstsp import DSTSPConfig
 from zoo.mixer import build_pruned_blocks, run_pruned_blocks
 
+from .checks import positive_int
 from .encoding import CPGLinear, SpikeEncoder
 
 __all__ = ["SpikingForecaster", "TransformerForecaster", "LIF_TAU2", "SJ_LIF_TAU2"]
@@ -30,21 +31,42 @@ SJ_LIF_TAU2: Dict[str, Any] = dict(decay=0.5, v_threshold=2.0, surrogate="atan",
 
 
 class _WindowForecaster(nn.Module):
-    """Shape checks and the regression head shared by the forecasters."""
+    """Argument and input checks and the regression head shared by the forecasters."""
 
-    def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int) -> None:
+    def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int,
+                 num_heads: int) -> None:
         super().__init__()
-        for name, value in dict(window=window, in_channels=in_channels, out_channels=out_channels,
-                                horizon=horizon, embed_dim=embed_dim).items():
-            if int(value) < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        name = type(self).__name__
+        window, in_channels, out_channels, horizon, embed_dim, num_heads = (
+            positive_int(name, key, value) for key, value in dict(
+                window=window, in_channels=in_channels, out_channels=out_channels, horizon=horizon,
+                embed_dim=embed_dim, num_heads=num_heads).items())
+        if embed_dim % num_heads:
+            raise ValueError(f"{name}: embed_dim {embed_dim} is not divisible by num_heads {num_heads}; choose "
+                             f"num_heads among the divisors of embed_dim")
         self.window, self.in_channels, self.out_channels, self.horizon = window, in_channels, out_channels, horizon
         self.head = nn.Linear(embed_dim, horizon * out_channels)
 
     def _check(self, x: Tensor) -> None:
+        """``x`` must be windows ``[B >= 1, window, in_channels]`` of finite values in the parameters' dtype."""
+        name = type(self).__name__
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name} expects a torch.Tensor of windows, got {type(x).__name__}; convert it with "
+                            f"torch.as_tensor(x, dtype=torch.float32)")
         if x.dim() != 3 or x.shape[1:] != (self.window, self.in_channels):
-            raise ValueError(f"{type(self).__name__} expects windows [B, {self.window}, {self.in_channels}] "
+            raise ValueError(f"{name} expects windows [B, {self.window}, {self.in_channels}] "
                              f"(window, series + calendar features), got {tuple(x.shape)}")
+        dtype = self.head.weight.dtype
+        if x.dtype != dtype:
+            raise TypeError(f"{name} expects {dtype} windows (the dtype of its weights), got {x.dtype}; convert "
+                            f"them with x.to({dtype})")
+        if x.shape[0] == 0:
+            raise ValueError(f"{name} got an empty batch [0, {self.window}, {self.in_channels}]; the dataset or "
+                             f"sampler produced no sample")
+        finite = torch.isfinite(x)
+        if not finite.all():
+            raise ValueError(f"{name}: the windows hold {int((~finite).sum())} NaN or inf values; fill missing "
+                             f"values before the model (ForecastDataset does)")
 
     def _regress(self, features: Tensor) -> Tensor:
         """``[B, D]`` -> ``[B, H, C_out]``."""
@@ -70,7 +92,9 @@ class SpikingForecaster(_WindowForecaster):
                  mixer: str = "stm", neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, encoder_kernel: int = 3,
                  cpg_neurons: int = 10, cpg_w_max: float = 10000.0, dropout: float = 0.1) -> None:
-        super().__init__(window, in_channels, out_channels, horizon, embed_dim)
+        super().__init__(window, in_channels, out_channels, horizon, embed_dim, num_heads)
+        if (neuron_kwargs or {}).get("spike_driven"):
+            raise ValueError("SpikingForecaster runs I-LIF in its integer form only: drop spike_driven=True")
         neuron_kwargs = dict(LIF_TAU2) if neuron_kwargs is None and neuron == "lif" else neuron_kwargs
         self.dstsp_cfg = DSTSPConfig.build(dstsp)
         cfg = self.dstsp_cfg
@@ -113,7 +137,7 @@ class TransformerForecaster(_WindowForecaster):
 
     def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int = 256,
                  depth: int = 2, num_heads: int = 8, mlp_hidden: int = 1024, dropout: float = 0.1) -> None:
-        super().__init__(window, in_channels, out_channels, horizon, embed_dim)
+        super().__init__(window, in_channels, out_channels, horizon, embed_dim, num_heads)
         self.embed = nn.Linear(in_channels, embed_dim)
         self.register_buffer("positions", sinusoidal_positions(window, embed_dim), persistent=False)
         layer = nn.TransformerEncoderLayer(embed_dim, num_heads, mlp_hidden, dropout, activation="gelu",

@@ -8,7 +8,11 @@ per-(step, variable) mean over samples ``Ybar[h, c] = mean_m Y[m, h, c]``:
 
 so that R² = 1 - RSE². Both are NaN when the targets do not vary (zero denominator). SeqSNN's ``r2`` (sklearn on
 the flattened arrays) uses one global mean instead of ``Ybar[h, c]``; ``mean="global"`` reproduces it. With an
-``observed`` mask, sums and means run over observed entries only.
+``observed`` mask, sums and means run over observed entries only (unobserved targets may be NaN).
+
+Nothing is scored silently wrong: NaN or infinite predictions (a diverged model), NaN or infinite observed
+targets, boolean or text arrays, an empty set and a set without any observed target raise a ``ValueError`` /
+``TypeError`` that says so.
 """
 from __future__ import annotations
 
@@ -24,16 +28,51 @@ __all__ = ["r2_score", "rse", "ForecastMetric", "evaluate_predictions", "R2_MEAN
 R2_MEANS = ("per_step", "global")
 
 
+def _array(name: str, values: Any) -> np.ndarray:
+    """``values`` (array-like or tensor) as float64; booleans, text and ``None`` are refused."""
+    if values is None:
+        raise TypeError(f"{name} are None; pass an [M, H, C] array or tensor")
+    array = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values)
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}; pass float (or integer) values")
+    return array.astype(np.float64)
+
+
+def _mask(observed: Any, shape: tuple) -> np.ndarray:
+    """``observed`` as 0/1 float64 weights of ``shape`` (all ones when ``None``)."""
+    if observed is None:
+        return np.ones(shape)
+    w = np.asarray(observed.detach().cpu() if isinstance(observed, torch.Tensor) else observed)
+    if w.shape != shape:
+        raise ValueError(f"observed mask must be {shape}, got {w.shape}")
+    if w.dtype != bool and not np.isin(w, (0, 1)).all():
+        raise ValueError("observed must be a boolean mask (True = scored) or 0/1 values; got other values")
+    return w.astype(np.float64)
+
+
 def _prepare(pred: Any, target: Any, observed: Any) -> tuple:
-    p, y = (np.asarray(a.detach().cpu() if isinstance(a, torch.Tensor) else a, dtype=np.float64)
-            for a in (pred, target))
+    """Checked ``[M, H, C]`` predictions, targets (0 where unobserved) and 0/1 weights."""
+    p, y = _array("predictions", pred), _array("targets", target)
     if p.shape != y.shape or p.ndim != 3:
         raise ValueError(f"predictions and targets must both be [M, H, C], got {p.shape} and {y.shape}")
-    w = np.ones_like(y) if observed is None else np.asarray(
-        observed.detach().cpu() if isinstance(observed, torch.Tensor) else observed, dtype=np.float64)
-    if w.shape != y.shape:
-        raise ValueError(f"observed mask must be {y.shape}, got {w.shape}")
-    return p, y, w
+    if p.shape[0] == 0:
+        raise ValueError("no samples to score (M = 0); the evaluation set is empty")
+    w = _mask(observed, y.shape)
+    _check_finite(p, y, w > 0)
+    if not w.any():
+        raise ValueError("no target is observed (observed is all False); there is nothing to score")
+    return p, np.where(w > 0, y, 0.0), w
+
+
+def _check_finite(pred: np.ndarray, target: np.ndarray, observed: np.ndarray) -> None:
+    """Predictions must be finite everywhere, targets wherever ``observed`` (bool, their shape) is True."""
+    bad = int((~np.isfinite(pred)).sum())
+    if bad:
+        raise ValueError(f"{bad} of the predictions are NaN or inf (the model diverged?); lower the learning rate "
+                         f"or score an earlier checkpoint")
+    bad = int((~np.isfinite(target) & observed).sum())
+    if bad:
+        raise ValueError(f"{bad} observed targets are NaN or inf; mark missing targets observed=False")
 
 
 def _sst(y: np.ndarray, w: np.ndarray, mean: str) -> float:
@@ -89,15 +128,22 @@ class ForecastMetric(BaseMetric):
 
     def process(self, data_batch: Any, data_samples: Sequence[Dict[str, Any]]) -> None:
         """``data_samples``: one dict per sample with ``pred``, ``target``, ``observed`` ``[H, C]``."""
-        pred = torch.stack([s["pred"] for s in data_samples]).double().cpu()
-        target = torch.stack([s["target"] for s in data_samples]).double().cpu()
-        w = torch.stack([s["observed"] for s in data_samples]).double().cpu()
+        pred, target, observed = (torch.stack([_sample_entry(s, key) for s in data_samples]).cpu()
+                                  for key in ("pred", "target", "observed"))
+        if not pred.shape == target.shape == observed.shape:
+            raise ValueError(f"ForecastMetric: pred {tuple(pred.shape[1:])}, target {tuple(target.shape[1:])} and "
+                             f"observed {tuple(observed.shape[1:])} of a sample must share one [H, C] shape")
+        pred, target, w = pred.double(), target.double(), observed.double()
+        _check_finite(pred.numpy(), target.numpy(), observed.numpy() != 0)
+        target = torch.where(w > 0, target, torch.zeros_like(target))  # unobserved targets may be NaN
         err = (pred - target) * w
         self.results.append(dict(count=w.sum(0).numpy(), sum_y=(w * target).sum(0).numpy(),
                                  sum_y2=(w * target ** 2).sum(0).numpy(), sse=(err ** 2).sum(0).numpy(),
                                  sae=err.abs().sum(0).numpy()))
 
     def compute_metrics(self, results: List[Dict[str, np.ndarray]]) -> Dict[str, float]:
+        if not results:
+            raise ValueError("ForecastMetric got no samples; the evaluation dataloader is empty")
         stats = {k: np.sum([r[k] for r in results], axis=0) for k in results[0]}  # each [H, C]
         count, sum_y, sum_y2, sse, sae = (stats[k] for k in ("count", "sum_y", "sum_y2", "sse", "sae"))
         meta = self.dataset_meta or {}
@@ -106,7 +152,12 @@ class ForecastMetric(BaseMetric):
                                "evaluate it through a runner whose dataloader holds a ForecastDataset")
         scale = np.asarray(meta["target_scale"], dtype=np.float64)
         offset = np.asarray(meta["target_offset"], dtype=np.float64)
+        if scale.shape != (count.shape[-1],) or offset.shape != scale.shape:
+            raise ValueError(f"ForecastMetric: the dataset's metainfo has {scale.size} series, the predictions "
+                             f"{count.shape[-1]}; evaluate with the dataset the model was built for")
         n = count.sum()
+        if n == 0:
+            raise ValueError("ForecastMetric: no target of the evaluation set is observed; there is nothing to score")
         sst = sum_y2 - sum_y ** 2 / np.maximum(count, 1.0)  # per (step, variable), model space
         weight = scale ** 2 if self.space == "original" else np.ones_like(scale)
         unexplained = _ratio((weight * sse).sum(), (weight * sst).sum())
@@ -118,6 +169,15 @@ class ForecastMetric(BaseMetric):
             total2 = (a ** 2 * sum_y2 + 2 * a * b * sum_y + b ** 2 * count).sum()
             metrics["r2_global"] = 1.0 - _ratio((weight * sse).sum(), total2 - total ** 2 / n)
         return {k: float(v) for k, v in metrics.items()}
+
+
+def _sample_entry(sample: Any, key: str) -> torch.Tensor:
+    """``sample[key]`` of one data sample, which must be a tensor."""
+    if not isinstance(sample, dict) or not isinstance(sample.get(key), torch.Tensor):
+        keys = sorted(sample) if isinstance(sample, dict) else type(sample).__name__
+        raise ValueError(f"ForecastMetric: each data sample must be a dict of 'pred', 'target' and 'observed' "
+                         f"[H, C] tensors (Forecaster's predict mode), got {keys}")
+    return sample[key]
 
 
 def evaluate_predictions(metric: ForecastMetric, dataset: Any, pred: Any, batch_size: int = 256) -> Dict[str, float]:

@@ -15,11 +15,32 @@ WINDOW_NORMS = ("none", "mean", "mean_std")
 
 
 def masked_mse(pred: Tensor, target: Tensor, observed: Optional[Tensor] = None) -> Tensor:
-    """Mean squared error over the observed entries (all entries when ``observed`` is None)."""
+    """Mean squared error over the observed entries (all entries when ``observed`` is None); ``pred``,
+    ``target`` and ``observed`` share one shape (``[B, H, C]`` for a forecaster)."""
+    _check_targets(pred, target, observed)
     if observed is None:
         return nn.functional.mse_loss(pred, target)
     w = observed.to(pred.dtype)
     return ((pred - target) ** 2 * w).sum() / w.sum().clamp_min(1.0)
+
+
+def _check_targets(pred: Tensor, target: Tensor, observed: Optional[Tensor] = None) -> None:
+    """Targets must be a finite float tensor of the predictions' shape; ``observed`` a bool mask of that shape."""
+    if not isinstance(target, Tensor) or not target.is_floating_point():
+        kind = target.dtype if isinstance(target, Tensor) else type(target).__name__
+        raise TypeError(f"targets must be a floating-point tensor, got {kind}; convert them with .float()")
+    if target.shape != pred.shape:
+        raise ValueError(f"targets {tuple(target.shape)} do not match predictions {tuple(pred.shape)}: check the "
+                         f"horizon and the number of series of the model and the dataset")
+    if observed is not None and (not isinstance(observed, Tensor) or observed.dtype != torch.bool
+                                 or observed.shape != target.shape):
+        got = f"{observed.dtype} {tuple(observed.shape)}" if isinstance(observed, Tensor) else type(observed).__name__
+        raise TypeError(f"observed must be a bool mask of the targets' shape {tuple(target.shape)} (True = scored), "
+                        f"got {got}")
+    finite = torch.isfinite(target)
+    if not finite.all():
+        raise ValueError(f"the targets hold {int((~finite).sum())} NaN or inf values; fill missing targets and mark "
+                         f"them observed=False (ForecastDataset does)")
 
 
 @MODELS.register_module()
@@ -64,21 +85,22 @@ class Forecaster(BaseModel):
 
     def forward(self, inputs: Tensor, data_samples: Optional[Dict[str, Tensor]] = None,
                 mode: str = "tensor") -> Union[Dict[str, Tensor], List[Dict[str, Tensor]], Tensor]:
+        if mode not in ("loss", "predict", "tensor"):
+            raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+        if not isinstance(inputs, Tensor):
+            raise TypeError(f"Forecaster expects a torch.Tensor of windows [B, L, C_in], got {type(inputs).__name__}")
         pred = self._forecast(inputs)
         if mode == "tensor":
             return pred
-        if data_samples is None or "target" not in data_samples:
-            raise ValueError(f"mode {mode!r} needs data_samples with 'target' (and 'observed')")
+        if not isinstance(data_samples, dict) or "target" not in data_samples:
+            raise ValueError(f"mode {mode!r} needs data_samples = {{'target': [B, H, C], 'observed': [B, H, C]}}, "
+                             f"got {type(data_samples).__name__}")
         target, observed = data_samples["target"], data_samples.get("observed")
-        if target.shape != pred.shape:
-            raise ValueError(f"targets {tuple(target.shape)} do not match predictions {tuple(pred.shape)}: check "
-                             f"the horizon and the number of series of the model and the dataset")
         if mode == "loss":
             return dict(loss=masked_mse(pred, target, observed))
-        if mode == "predict":
-            observed = torch.ones_like(target, dtype=torch.bool) if observed is None else observed
-            return [dict(pred=p, target=t, observed=o) for p, t, o in zip(pred.detach(), target, observed)]
-        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+        _check_targets(pred, target, observed)
+        observed = torch.ones_like(target, dtype=torch.bool) if observed is None else observed
+        return [dict(pred=p, target=t, observed=o) for p, t, o in zip(pred.detach(), target, observed)]
 
 
 @torch.no_grad()

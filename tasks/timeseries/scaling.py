@@ -58,7 +58,8 @@ class Scaler:
         if self.offset is None or self.scale is None:
             raise RuntimeError("Scaler used before fit()")
         if values.shape[-1] != self.offset.shape[0]:
-            raise ValueError(f"Scaler fitted on {self.offset.shape[0]} columns got {values.shape[-1]}")
+            raise ValueError(f"Scaler fitted on {self.offset.shape[0]} series got values of shape {values.shape}; "
+                             f"pass [..., {self.offset.shape[0]}] arrays (one value per series on the last axis)")
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         """``[..., m]`` original units -> normalised."""

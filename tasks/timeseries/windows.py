@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict
 
+from .checks import positive_int, ratio
+
 __all__ = ["SPLITS", "SplitRange", "split_ranges"]
 
 SPLITS = ("train", "valid", "test")
@@ -27,17 +29,18 @@ class SplitRange:
         return self.start + self.length
 
 
-def split_ranges(num_rows: int, window: int, horizon: int, train_ratio: float,
-                 test_ratio: float) -> Dict[str, SplitRange]:
-    """The three sample ranges of a series with ``num_rows`` rows."""
-    if window < 1 or horizon < 1:
-        raise ValueError(f"window and horizon must be >= 1, got window={window}, horizon={horizon}")
-    if not (0 < train_ratio < 1 and 0 < test_ratio < 1 and train_ratio + test_ratio <= 1):
-        raise ValueError(f"need 0 < train_ratio, test_ratio < 1 and train_ratio + test_ratio <= 1, got "
-                         f"{train_ratio}, {test_ratio}")
+def split_ranges(num_rows: int, window: int, horizon: int, train_ratio: float, test_ratio: float,
+                 owner: str = "split_ranges") -> Dict[str, SplitRange]:
+    """The three sample ranges of a series with ``num_rows`` rows (``owner`` names the caller in errors)."""
+    window, horizon = positive_int(owner, "window", window), positive_int(owner, "horizon", horizon)
+    train_ratio, test_ratio = ratio(owner, "train_ratio", train_ratio), ratio(owner, "test_ratio", test_ratio)
+    if train_ratio + test_ratio > 1:
+        raise ValueError(f"{owner}: train_ratio + test_ratio = {train_ratio} + {test_ratio} > 1; lower one of them "
+                         f"(the validation part gets the rest)")
     total = num_rows - window - horizon + 1
     if total < 1:
-        raise ValueError(f"{num_rows} rows give no window of {window} inputs + {horizon} targets")
+        raise ValueError(f"{num_rows} rows give no window of {window} inputs + {horizon} targets; shorten the window "
+                         f"or the horizon, or use a longer series")
     train = int(total * train_ratio)
     test = int(total * test_ratio)
     valid = total - test - train

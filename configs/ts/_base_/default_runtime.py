@@ -4,11 +4,14 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # keeps the newest checkpoint (for --resume) and the best one on the validation MSE (ts/mse)
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1, save_best='ts/mse', rule='less'),
+    # keeps the two newest checkpoints (for --resume) and the best one on the validation MSE (ts/mse); two, since
+    # mmengine deletes the oldest kept one *before* writing the next: with one, a crash while writing leaves none
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2, save_best='ts/mse', rule='less'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='EarlyStoppingHook', monitor='ts/mse', rule='less', patience=30, min_delta=0.0)]
+# early stopping whose patience count survives --resume; every dataset checked against the model before a run
+custom_hooks = [dict(type='ResumableEarlyStoppingHook', monitor='ts/mse', rule='less', patience=30, min_delta=0.0),
+                dict(type='ForecastShapeCheckHook')]
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='nccl'))
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'

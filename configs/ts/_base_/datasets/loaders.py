@@ -1,6 +1,7 @@
 # Dataloaders and metrics shared by the forecasting datasets: batch 64 (paper E.4), chronological splits.
 loader = dict(batch_size=64, num_workers=0, collate_fn=dict(type='default_collate'))
-train_dataloader = dict(**loader, sampler=dict(type='DefaultSampler', shuffle=True),
+# ResumableSampler: DefaultSampler that can skip the batches an interrupted epoch already trained (--resume)
+train_dataloader = dict(**loader, sampler=dict(type='ResumableSampler', shuffle=True),
                         dataset=dict(type='ForecastDataset', split='train'))
 val_dataloader = dict(**loader, sampler=dict(type='DefaultSampler', shuffle=False),
                       dataset=dict(type='ForecastDataset', split='valid'))

@@ -7,4 +7,5 @@ optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=True, begin=0, end=max_epochs,
                         convert_to_iter_based=True)]
 train_cfg = dict(max_epochs=max_epochs)
-custom_hooks = [dict(type='EarlyStoppingHook', monitor='ts/mse', rule='less', patience=5, min_delta=0.0)]
+custom_hooks = [dict(type='ResumableEarlyStoppingHook', monitor='ts/mse', rule='less', patience=5, min_delta=0.0),
+                dict(type='ForecastShapeCheckHook')]

@@ -28,7 +28,7 @@ from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import DATA_SAMPLERS, HOOKS, LOOPS, MODEL_WRAPPERS
 from mmengine.runner import EpochBasedTrainLoop
 
-from .datasets.base import sample_seed
+from .seeding import sample_seed
 
 __all__ = ["ResumableEpochBasedTrainLoop", "ResumableSampler", "CpuCompatibleDDP", "TrainingCurveHook"]
 
