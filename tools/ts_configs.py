@@ -10,7 +10,6 @@ Every leaf only names its bases and sets the horizon; everything else lives in c
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Dict
@@ -18,6 +17,7 @@ from typing import Dict
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tasks.common.cli import run_command  # noqa: E402
+from zoo.fileio import write_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1] / "configs" / "ts"
 MODELS = ("transformer", "spikformer", "smixer", "smixer_dstsp")
@@ -63,17 +63,6 @@ def expected_files() -> Dict[Path, str]:
                 model="window_norm=_base_.window_norm, ", net=f",\n                      {REAL_NET}",
                 train=", stride=_base_.train_stride")
     return files
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def main(argv=None) -> int:

@@ -31,8 +31,9 @@ from mmengine.runner import load_checkpoint  # noqa: E402
 
 import tasks.timeseries as ts  # noqa: E402
 from tasks.common import run_command  # noqa: E402
-from tasks.common.checkpoint import AtomicLocalBackend, check_state_dict_matches  # noqa: E402
+from tasks.common.checkpoint import check_state_dict_matches  # noqa: E402
 from tasks.common.config import load_config  # noqa: E402
+from zoo.fileio import write_atomic  # noqa: E402
 
 NAMES = {"transformer": "Transformer (ANN)", "spikformer": "Spikformer", "smixer": "SMixer",
          "smixer_dstsp": "SMixer + DSTSP"}
@@ -64,11 +65,6 @@ def check_plot_options(dataset: ts.ForecastDataset, channel: Optional[str], samp
     if bad:
         raise ValueError(f"--samples {bad} out of range: the test split has {len(dataset)} samples "
                          f"(0 to {len(dataset) - 1})")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` whole or not at all (a temporary file renamed into place)."""
-    AtomicLocalBackend().put(data, path)
 
 
 def score(cfg: Config, dataset: ts.ForecastDataset, pred: np.ndarray) -> Dict[str, float]:

@@ -15,9 +15,10 @@ from urllib.parse import urlparse
 
 from torch import nn
 
+from .fileio import write_atomic
 from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model
 
-__all__ = ["save_pretrained", "load", "load_folder", "write_atomic", "WEIGHTS_NAME", "CONFIG_NAME"]
+__all__ = ["save_pretrained", "load", "load_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -53,19 +54,6 @@ def save_pretrained(model: nn.Module, folder: Union[str, Path], metrics: Optiona
         raise OSError(f"cannot write the checkpoint to {folder}: {err.strerror or err}; choose a writable "
                       f"folder") from None
     return folder
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it to ``path`` (atomic on POSIX)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _read_config(path: Path) -> Dict[str, Any]:

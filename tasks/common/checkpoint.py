@@ -15,7 +15,6 @@
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
@@ -27,6 +26,8 @@ from mmengine.logging import HistoryBuffer, print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from torch import nn
+
+from zoo.fileio import write_atomic
 
 __all__ = ["SafeCheckpointHook", "AtomicLocalBackend", "to_safe", "from_safe", "check_checkpoint",
            "check_state_dict_matches", "latest_checkpoint"]
@@ -70,17 +71,7 @@ class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend whose writes are atomic: a temporary file beside the target, renamed."""
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-        path = Path(filepath)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(obj)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomic(filepath, obj)
 
     def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = "utf-8") -> None:
         self.put(obj.encode(encoding), filepath)

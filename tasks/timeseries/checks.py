@@ -5,7 +5,9 @@ import difflib
 import numbers
 from typing import Any, Iterable, Mapping
 
-__all__ = ["positive_int", "ratio", "reject_unknown"]
+import torch
+
+__all__ = ["positive_int", "ratio", "reject_unknown", "finite"]
 
 
 def positive_int(owner: str, name: str, value: Any) -> int:
@@ -36,3 +38,10 @@ def reject_unknown(owner: str, unknown: Mapping[str, Any], valid: Iterable[str])
         close = difflib.get_close_matches(name, valid, n=1)
         hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     raise TypeError(f"{owner}: unknown option(s) {', '.join(hints)}; valid options are {valid}")
+
+
+def finite(tensor: torch.Tensor, what: str, hint: str) -> None:
+    """Raise ``ValueError`` naming how many values of ``tensor`` are NaN or inf, with ``what`` and a ``hint``."""
+    ok = torch.isfinite(tensor)
+    if not ok.all():
+        raise ValueError(f"{what} hold {int((~ok).sum())} NaN or inf values; {hint}")

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from zoo.dstsp import DSTSPConfig
 from zoo.mixer import build_pruned_blocks, run_pruned_blocks
 
-from .checks import positive_int
+from .checks import finite, positive_int
 from .encoding import CPGLinear, SpikeEncoder
 
 __all__ = ["SpikingForecaster", "TransformerForecaster", "LIF_TAU2", "SJ_LIF_TAU2"]
@@ -63,10 +63,7 @@ class _WindowForecaster(nn.Module):
         if x.shape[0] == 0:
             raise ValueError(f"{name} got an empty batch [0, {self.window}, {self.in_channels}]; the dataset or "
                              f"sampler produced no sample")
-        finite = torch.isfinite(x)
-        if not finite.all():
-            raise ValueError(f"{name}: the windows hold {int((~finite).sum())} NaN or inf values; fill missing "
-                             f"values before the model (ForecastDataset does)")
+        finite(x, f"{name}: the windows", "fill missing values before the model (ForecastDataset does)")
 
     def _regress(self, features: Tensor) -> Tensor:
         """``[B, D]`` -> ``[B, H, C_out]``."""

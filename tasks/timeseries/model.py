@@ -9,6 +9,8 @@ from mmengine.model import BaseModel
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
+from .checks import finite
+
 __all__ = ["Forecaster", "masked_mse", "predict", "WINDOW_NORMS"]
 
 WINDOW_NORMS = ("none", "mean", "mean_std")
@@ -37,10 +39,7 @@ def _check_targets(pred: Tensor, target: Tensor, observed: Optional[Tensor] = No
         got = f"{observed.dtype} {tuple(observed.shape)}" if isinstance(observed, Tensor) else type(observed).__name__
         raise TypeError(f"observed must be a bool mask of the targets' shape {tuple(target.shape)} (True = scored), "
                         f"got {got}")
-    finite = torch.isfinite(target)
-    if not finite.all():
-        raise ValueError(f"the targets hold {int((~finite).sum())} NaN or inf values; fill missing targets and mark "
-                         f"them observed=False (ForecastDataset does)")
+    finite(target, "the targets", "fill missing targets and mark them observed=False (ForecastDataset does)")
 
 
 @MODELS.register_module()

@@ -24,16 +24,18 @@ CIFAR10-DVS has no official split: as in the paper (E.2) and the Spikformer code
 """
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.lib.recfunctions as rfn
 from mmengine.registry import DATASETS
+
+from zoo.fileio import write_atomic
 
 from .base import ClsBaseDataset, check_dir, check_int, check_root, first_line
 
@@ -229,20 +231,13 @@ class EventFrameDataset(ClsBaseDataset):
     @staticmethod
     def _store(path: Path, frames: np.ndarray) -> None:
         """Write ``frames`` to ``path`` atomically; on failure no temporary file is left behind."""
-        tmp: Optional[str] = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                np.save(f, frames)
-            os.replace(tmp, path)
-        except BaseException as err:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
-            if isinstance(err, OSError):
-                raise OSError(f"cannot write the frame cache {path} ({err.strerror or err}); free disk space, fix the "
-                              f"folder's permissions, or set cache_dir=False") from None
-            raise
+            buffer = io.BytesIO()
+            np.save(buffer, frames)
+            write_atomic(path, buffer.getvalue())
+        except OSError as err:
+            raise OSError(f"cannot write the frame cache {path} ({err.strerror or err}); free disk space, fix the "
+                          f"folder's permissions, or set cache_dir=False") from None
 
     def frames(self, info: dict) -> np.ndarray:
         """Frames ``[T, 2, size, size]`` int16 of one sample (from the cache, or binned and cached)."""
