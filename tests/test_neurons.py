@@ -50,7 +50,7 @@ def test_lif_matches_autograd_reference(surrogate, detach_reset, v_reset):
     g = torch.randn_like(s1)
     (s1 * g).sum().backward()
     (s2 * g).sum().backward()
-    torch.testing.assert_close(x1.grad, x2.grad, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(x1.grad, x2.grad, atol=1e-5, rtol=1e-5)  # gradients reach 3-4: 1e-6 is ~2 float32 steps
     assert x1.grad.abs().sum() > 0
 
 
@@ -86,7 +86,7 @@ def test_lif_agrees_with_spikingjelly(name, alpha, detach_reset):
     g = torch.randn_like(s1)
     s1.backward(g)
     s2.backward(g)
-    assert (ours_x.grad - sj_x.grad).abs().max() <= 1e-6
+    torch.testing.assert_close(ours_x.grad, sj_x.grad, atol=1e-5, rtol=1e-5)  # worst seed 65x inside
 
 
 def test_lif_input_errors():
