@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import DATASETS, METRICS, MODELS
 from PIL import Image
 
 import tasks.classification  # noqa: F401  (registers everything)
@@ -21,6 +20,7 @@ from tasks.classification.datasets import CIFAR10, CIFAR10DVS, DVS128Gesture, Fa
 from tasks.classification.datasets import events as events_module
 from tasks.classification.transforms import (EventFrameAugment, PackClsInputs, RandAugment, RandomCrop,
                                              RandomErasing, RandomResizedCrop)
+from tasks.registry import DATASETS, METRICS, MODELS
 
 from test_cls_helpers import (ROOT, gesture_events, real_cifar, write_cifar, write_cifar10dvs, write_dvs_gesture,
                               write_fmnist, write_idx, write_imagenet)

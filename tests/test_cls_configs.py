@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import MODELS
 from mmengine.runner import Runner
 
 import tasks.classification  # noqa: F401
+from tasks.registry import MODELS
 
 from test_cls_helpers import (real_cifar, write_cifar, write_cifar10dvs, write_dvs_gesture, write_fmnist,
                               write_imagenet)
@@ -65,7 +65,7 @@ def test_every_paper_row_has_a_config():
 def test_full_size_model_matches_the_name(name):
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     model = MODELS.build(cfg.model).backbone
-    dstsp = model.dstsp_cfg
+    dstsp = model.blocks.pruner.cfg if model.blocks.pruner is not None else None
     assert (dstsp is not None) == ("dstsp" in name)
     steps = re.search(r"-t(\d+)_", name)
     assert model.time_steps == (int(steps.group(1)) if steps else 1)

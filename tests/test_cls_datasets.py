@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mmengine.registry import DATASETS
 
 import tasks.classification  # noqa: F401  (registers everything)
 from tasks.classification.datasets import CIFAR10, CIFAR100, CIFAR10DVS, DVS128Gesture, FashionMNIST, ImageFolder
 from tasks.classification.datasets import events as events_module
 from tasks.classification.datasets.fashion_mnist import read_idx
+from tasks.registry import DATASETS
 
 from test_cls_helpers import (FMNIST_DEBIAN, ROOT, real_cifar, write_cifar, write_cifar10dvs, write_dvs_gesture,
                               write_fmnist, write_idx, write_imagenet)

@@ -1,30 +1,27 @@
-"""tools/export.py: an mmengine checkpoint of a SpikingClassifier -> a zoo hub folder that zoo.load reads."""
+"""tasks.classification.export (tools/export.py): an mmengine checkpoint of a SpikingClassifier -> a zoo hub folder
+that zoo.load reads."""
 from __future__ import annotations
 
 import json
-import runpy
+import os
+import subprocess
 import sys
 
 import pytest
 import torch
-from mmengine.registry import MODELS
 
-import tasks.classification  # noqa: F401
 import zoo
-
+from tasks.classification.export import export_checkpoint
+from tasks.common.config import load_config
+from tasks.registry import MODELS
 from test_cls_helpers import ROOT, write_fmnist
 
 CONFIG = ROOT / "configs" / "cls" / "smixer-dstsp_fmnist.py"
-TINY = ["model.backbone_args.embed_dim=32", "model.backbone_args.depth=1", "model.backbone_args.num_heads=4"]
+TINY = dict(embed_dim=32, depth=1, num_heads=4)
 
 
-def export(*argv: str) -> None:
-    old = sys.argv
-    sys.argv = ["tools/export.py", *argv]
-    try:
-        runpy.run_path(str(ROOT / "tools" / "export.py"), run_name="__main__")
-    finally:
-        sys.argv = old
+def tiny_config(**options):
+    return load_config(CONFIG, {**{f"model.backbone_args.{k}": v for k, v in TINY.items()}, **options})
 
 
 @pytest.fixture()
@@ -43,12 +40,16 @@ def trained(tmp_path):
     return model.eval(), path
 
 
-def test_export_with_metrics_file(tmp_path, trained):
+def test_export_command_with_metrics_file(tmp_path, trained):
     model, checkpoint = trained
     metrics = tmp_path / "test.json"
     metrics.write_text(json.dumps({"accuracy/top1": 88.5, "accuracy/top5": 99.6}))
     out = tmp_path / "smixer-fmnist-dstsp"
-    export(str(CONFIG), str(checkpoint), str(out), "--metrics", str(metrics), "--cfg-options", *TINY)
+    options = [f"model.backbone_args.{k}={v}" for k, v in TINY.items()]
+    done = subprocess.run([sys.executable, "tools/export.py", str(CONFIG), str(checkpoint), str(out), "--metrics",
+                           str(metrics), "--cfg-options", *options], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert done.returncode == 0, done.stderr[-3000:]
     loaded = zoo.load(out)
     x = torch.randn(4, 1, 28, 28)
     assert torch.equal(loaded.eval()(x), model.backbone(x))
@@ -60,20 +61,24 @@ def test_export_with_metrics_file(tmp_path, trained):
     assert "| accuracy/top1 | 88.50 |" in card and "zoo.load" in card and "spatial_ratio" in card
 
 
-def test_export_evaluates_on_the_test_set(tmp_path, trained, monkeypatch):
+def test_export_evaluates_on_the_test_set(tmp_path, trained):
     _, checkpoint = trained
     data = write_fmnist(tmp_path / "fmnist", train=8, test=8)
     out = tmp_path / "exported"
-    export(str(CONFIG), str(checkpoint), str(out), "--cfg-options", *TINY,
-           f"test_dataloader.dataset.data_root={data}", "test_dataloader.num_workers=0")
+    cfg = tiny_config(**{"test_dataloader.dataset.data_root": str(data), "test_dataloader.num_workers": 0})
+    returned = export_checkpoint(cfg, CONFIG, checkpoint, out, evaluate_now=True)
     metrics = json.loads((out / "config.json").read_text())["metrics"]
     assert set(metrics) == {"accuracy/top1", "accuracy/top5"} and 0 <= metrics["accuracy/top1"] <= 100
+    assert returned == metrics
 
 
 def test_export_rejects_a_mismatched_checkpoint(tmp_path, trained):
     _, checkpoint = trained
-    with pytest.raises(SystemExit, match="does not match"):
-        export(str(CONFIG), str(checkpoint), str(tmp_path / "x"), "--no-eval")  # full-size config, tiny weights
+    with pytest.raises(ValueError, match="does not match"):  # full-size config, tiny weights
+        export_checkpoint(load_config(CONFIG), CONFIG, checkpoint, tmp_path / "x")
     torch.save({"state_dict": {"head.weight": torch.zeros(1)}}, tmp_path / "other.pth")
-    with pytest.raises(SystemExit, match="no 'backbone"):
-        export(str(CONFIG), str(tmp_path / "other.pth"), str(tmp_path / "y"), "--no-eval")
+    with pytest.raises(ValueError, match="no 'backbone"):
+        export_checkpoint(tiny_config(), CONFIG, tmp_path / "other.pth", tmp_path / "y")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        export_checkpoint(tiny_config(), CONFIG, tmp_path / "missing.pth", tmp_path / "z")
+    assert not any((tmp_path / name).exists() for name in "xyz")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 from mmengine.logging import MessageHub
-from mmengine.registry import METRICS, MODELS
 
 import tasks.classification  # noqa: F401
+from tasks.registry import METRICS, MODELS
 
 TINY = dict(num_classes=10, img_size=16, in_chans=3, embed_dim=32, depth=1, num_heads=4, time_steps=2)
 

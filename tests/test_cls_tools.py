@@ -1,43 +1,85 @@
-"""The Fashion-MNIST main-job driver and the ablation driver: configuration, tables, orderings, figure."""
+"""The Fashion-MNIST main job and ablations (tasks.classification.experiments): the configs as the single source of
+the settings, the command-line settings applied to them, tables, orderings, figure."""
 from __future__ import annotations
 
+import argparse
+import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from mmengine.config import Config
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from tasks.classification.experiments import ablation, mainjob, runs, settings
+from test_cls_helpers import ROOT
 
-import ablate  # noqa: E402
-import fashion_mnist  # noqa: E402
+
+def test_the_configs_hold_the_main_job_settings():
+    """What `make demo` trains, read from the configs (the tool applies only the options given to it)."""
+    values = settings.config_values()
+    assert {k: values[k] for k in ("embed_dim", "depth", "num_heads", "time_steps", "batch_size", "lr",
+                                   "weight_decay", "warmup_epochs", "label_smoothing", "augment", "num_workers",
+                                   "seed", "spatial_ratio", "temporal_ratio", "placement", "time_budget_min",
+                                   "dense_time_budget_min")} == dict(
+        embed_dim=64, depth=2, num_heads=8, time_steps=2, batch_size=64, lr=2e-3, weight_decay=0.05,
+        warmup_epochs=0.5, label_smoothing=0.1, augment="flip", num_workers=1, seed=0, spatial_ratio=0.3,
+        temporal_ratio=0.5, placement="IS", time_budget_min=15.0, dense_time_budget_min=0.0)
+    assert values["train_subset"] is None and values["test_subset"] is None and values["data_root"] is None
+    dstsp = Config.fromfile(str(settings.CONFIGS["dstsp"]))
+    assert dstsp.train_cfg.max_epochs == 5 and dstsp.train_cfg.stop_at_iter == 3982  # 4.25 x (60000 // 64)
+    # the tool with no options writes the configs unchanged, apart from the schedule length it measures
+    unchanged = settings.build_config("dstsp", dict(lr=None, augment=None))
+    assert unchanged.pretty_text == dstsp.pretty_text
 
 
 def test_build_config_applies_the_settings():
-    args = fashion_mnist.parse_args(["--epochs", "4", "--lr", "3e-3", "--train-subset", "1000", "--augment", "flip",
-                                     "--time-steps", "3", "--time-budget-min", "2", "--embed-dim", "48"])
-    cfg = fashion_mnist.build_config(fashion_mnist.CONFIGS["dstsp"], args, dict(spatial_ratio=0.3,
-                                                                                temporal_ratio=0.5))
+    given = dict(lr=3e-3, train_subset=1000, augment="flip", time_steps=3, time_budget_min=2, embed_dim=48,
+                 spatial_ratio=0.4, batch_size=None)
+    cfg = settings.build_config("dstsp", given, epochs=4)
     backbone = cfg.model.backbone_args
-    assert (backbone.embed_dim, backbone.time_steps, backbone.dstsp["spatial_ratio"]) == (48, 3, 0.3)
-    assert backbone.dstsp.to_dict() == dict(spatial_ratio=0.3, temporal_ratio=0.5)  # not merged with the config's
-    assert fashion_mnist.parse_args([]).placement == "IS"
+    assert (backbone.embed_dim, backbone.depth, backbone.time_steps) == (48, 2, 3)
+    assert backbone.dstsp.to_dict() == dict(spatial_ratio=0.4, temporal_ratio=0.5, temporal_placement="IS")
     assert cfg.optim_wrapper.optimizer.lr == 3e-3 and cfg.train_cfg.max_epochs == 4
+    assert "stop_at_iter" not in cfg.train_cfg
     assert cfg.train_cfg.time_budget_s == 120 and cfg.train_dataloader.dataset.indices == 1000
+    assert "indices" not in cfg.val_dataloader.dataset
     assert [t["type"] for t in cfg.train_dataloader.dataset.pipeline] == ["mmcv.RandomFlip", "PackClsInputs"]
     warmup, cosine = cfg.param_scheduler
-    assert warmup["end"] == cosine["begin"] == 0.5 and cosine["end"] == 4
-    args.augment = "crop_flip"
-    dense = fashion_mnist.build_config(fashion_mnist.CONFIGS["dense"], args, None, epochs=2.5)
+    assert warmup["end"] == cosine["begin"] == 0.5 and cosine["end"] == 4 and cosine["T_max"] == 3.5
+    assert cosine["eta_min_ratio"] == 1e-3  # the minimum follows the learning rate
+    given.update(augment="crop_flip", time_budget_min=0, warmup_epochs=2.0)
+    dense = settings.build_config("dense", given, epochs=2.5)
     assert dense.train_cfg.max_epochs == 3 and dense.train_cfg.stop_at_iter == 38  # 2.5 x (1000 // 64) = 37.5
-    assert dense.param_scheduler[1]["end"] == 2.5
+    assert dense.param_scheduler[0]["end"] == 1.25 and dense.param_scheduler[1]["end"] == 2.5  # warm-up <= half
     assert [t["type"] for t in dense.train_dataloader.dataset.pipeline] == ["RandomCrop", "mmcv.RandomFlip",
                                                                            "PackClsInputs"]
-    assert dense.model.backbone_args.dstsp is None and "indices" not in dense.val_dataloader.dataset
-    assert fashion_mnist.parse_args([]).epochs == "auto"
+    assert "dstsp" not in dense.model.backbone_args
+    assert dense.train_cfg.get("time_budget_s") is None  # same epochs as the pruned model unless asked otherwise
+    assert settings.build_config("dense", dict(dense_time_budget_min=3), 1).train_cfg.time_budget_s == 180
+    assert settings.build_config("dstsp", dict(time_budget_min=0), 1).train_cfg.time_budget_s is None
+
+
+def test_ablation_rows_replace_the_dstsp_options():
+    given = dict(time_steps=4, epochs=2, time_budget_min=0.0)
+    cfg = ablation.row_config(dict(spatial_ratio=0.3, temporal_ratio=0.75, strategy="RP"), given)
+    assert cfg.model.backbone_args.dstsp.to_dict() == dict(spatial_ratio=0.3, temporal_ratio=0.75, strategy="RP")
+    assert cfg.model.backbone_args.time_steps == 4 and cfg.train_cfg.time_budget_s is None
+    assert cfg.param_scheduler[1]["end"] == 2.0 and cfg.train_cfg.max_epochs == 2
+    assert "dstsp" not in ablation.row_config(None, given).model.backbone_args
+
+
+def test_command_line_settings():
+    parser = argparse.ArgumentParser()
+    settings.add_settings_arguments(parser, epochs="auto")
+    args = parser.parse_args([])
+    assert args.epochs == "auto" and args.threads == 0 and args.lr is None and args.embed_dim is None
+    assert parser.parse_args(["--epochs", "3", "--augment", "none"]).epochs == 3
     with pytest.raises(SystemExit):
-        fashion_mnist.parse_args(["--epochs", "1.5"])
-    assert dense.train_cfg.time_budget_s is None  # same epochs as the pruned model unless asked otherwise
+        parser.parse_args(["--epochs", "1.5"])
+    resolved = settings.resolve_settings(vars(args))
+    assert (resolved["lr"], resolved["embed_dim"], resolved["epochs"], resolved["threads"]) == (2e-3, 64, "auto", 0)
+    help_text = subprocess.run([sys.executable, "tools/fashion_mnist.py", "--help"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=120).stdout
+    assert "(default: the config's, 64)" in " ".join(help_text.split()) and "--placement" in help_text
 
 
 def _row(top1: float, throughput: float = 100.0) -> dict:
@@ -48,36 +90,44 @@ def _row(top1: float, throughput: float = 100.0) -> dict:
 
 
 def test_ablation_orderings_and_table():
-    rows = {f"ps{ps:g}_pt{pt:g}": _row(90 - 2 * ps - pt / 10, 100 + 50 * (ps + pt)) for ps, pt in ablate.TABLE6}
+    rows = {f"ps{ps:g}_pt{pt:g}": _row(90 - 2 * ps - pt / 10, 100 + 50 * (ps + pt)) for ps, pt in ablation.TABLE6}
     rows.update(strategy_RP=_row(88.0), strategy_HP=_row(86.0))
     rows.update(stage_B_AS=_row(89.0), stage_B_IS=_row(88.5), stage_T_AS=_row(88.8), stage_I_AS=_row(80.0))
-    verdicts = ablate.orderings(rows)
+    verdicts = ablation.orderings(rows)
     assert len(verdicts) == 7 and all(v.endswith(": holds.") or "holds (" in v for v in verdicts), verdicts
     rows["strategy_HP"] = _row(95.0)
-    assert "LP > RP > HP" in ablate.orderings(rows)[4] and "does not hold" in ablate.orderings(rows)[4]
-    args = ablate.parse_args([])
-    text = ablate.markdown(rows, ["table6", "strategy", "stage"], args, "python tools/ablate.py")
+    assert "LP > RP > HP" in ablation.orderings(rows)[4] and "does not hold" in ablation.orderings(rows)[4]
+    resolved = dict(settings.config_values(), time_steps=4, epochs=2)
+    text = ablation.markdown(rows, ablation.STUDIES, resolved, "python tools/ablate.py")
     assert "| 0.4 / 0 | 89.20 | 80.81 |" in text and "| HP | 95.00 | 78.11 |" in text
     assert "| I / AS | 80.00 | 79.74 |" in text and text.count("\n| ") >= 14
-    names = [name for study in ("table6", "strategy", "stage") for name, _ in ablate.study_rows(study)]
+    assert "SMixer 2 x 64, 8 heads, T = 4, I-LIF, 28 x 28 input (49 tokens); 2 epoch(s), batch 64" in text
+    names = [name for study in ablation.STUDIES for name, _ in ablation.study_rows(study)]
     assert len(set(names)) == 13  # LP at (0.3, 0.75) is shared with Table 6
     with pytest.raises(ValueError):
-        ablate.study_rows("nope")
+        ablation.study_rows("nope")
+    with pytest.raises(ValueError, match="give --epochs N"):
+        ablation.run_ablation(["table6"], dict(epochs="auto"), ROOT / "work_dirs" / "never", "python tools/ablate.py")
 
 
 def test_main_job_table_and_figure(tmp_path):
     rows = [dict(_row(88.4, 300.0), variant="dstsp", params=161e3, sops=2e6),
             dict(_row(89.0, 200.0), variant="dense", params=181e3, sops=3e6)]
-    table = fashion_mnist.markdown(rows, 128)
+    table = mainjob.markdown(rows, 128)
     assert "| dstsp | 88.40 | 99.00 | 1 | 1.0 | 300 | 1.0 | 0.0010 | 2.00 | 161k |" in table
-    fashion_mnist.plot_curves(rows, tmp_path / "curve.png", "test")
+    mainjob.plot_curves(rows, tmp_path / "curve.png", "test")
     assert (tmp_path / "curve.png").stat().st_size > 10_000
+
+
+def test_auto_epochs_needs_a_budget(tmp_path):
+    with pytest.raises(ValueError, match="--epochs auto needs a time budget"):
+        mainjob.run_main_job(dict(epochs="auto", time_budget_min=0), ["dstsp"], tmp_path)
 
 
 def test_missing_data_exits_with_the_apt_command(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("tasks.classification.datasets.fashion_mnist.DEBIAN_DIR", tmp_path / "none")
     monkeypatch.delenv("DATA_ROOT", raising=False)
     with pytest.raises(SystemExit) as exit_info:
-        fashion_mnist.check_data(None)
+        runs.check_data(None)
     assert exit_info.value.code == 2
     assert "apt-get install -y dataset-fashion-mnist" in capsys.readouterr().err

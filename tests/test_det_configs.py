@@ -21,6 +21,7 @@ from mmdet.registry import DATASETS, MODELS
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "detection"
 CLASSES = ("person", "bottle", "bus", "car", "chair", "sofa")
+CONFIGS = ROOT / "configs" / "det"
 
 
 # One intra-op thread: on a shared 2-core machine OpenMP threads spinning against other processes made these
@@ -33,24 +34,25 @@ def _run(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
                           env=ENV)
 
 
-def _params_m(cfg_path: str) -> float:
+def _params_m(name: str) -> float:
     init_default_scope("mmdet")
-    model = MODELS.build(Config.fromfile(ROOT / cfg_path).model)
+    model = MODELS.build(Config.fromfile(CONFIGS / name).model)
     return sum(p.numel() for p in model.parameters()) / 1e6
 
 
 def test_paper_configs_build_the_paper_sized_models():
     """SpikeYOLO-m replica = the 47.8 M SpikeYOLO reports; the SMixer hybrid and its DSTSP variant as measured and
     discussed in docs/detection.md (paper: 49.7 M and 39.2 M)."""
-    assert round(_params_m("configs/det/spikeyolo_m.py"), 1) == 47.8
-    smixer, dstsp = _params_m("configs/det/spikeyolo_smixer.py"), _params_m("configs/det/spikeyolo_smixer_dstsp.py")
+    assert round(_params_m("spikeyolo-m_4xb16-300e_coco.py"), 1) == 47.8
+    smixer = _params_m("spikeyolo-m-smixer_4xb16-300e_coco.py")
+    dstsp = _params_m("spikeyolo-m-smixer-dstsp_4xb16-300e_coco.py")
     assert round(smixer, 2) == 51.46
     assert smixer - dstsp == pytest.approx((4 * (1600 ** 2 - 1280 ** 2) + 2 * (400 ** 2 - 320 ** 2)) / 1e6)
 
 
 def _tiny_coco_config(src: str, work: Path) -> Path:
     """The real COCO config, pointed at the 4 photos, with a narrow model and 128-px mosaic."""
-    cfg = Config.fromfile(ROOT / src)
+    cfg = Config.fromfile(CONFIGS / src)
     size = 128
     for pipeline in (cfg.train_dataloader.dataset.pipeline, cfg.custom_hooks[1].switch_pipeline):
         for step in pipeline:
@@ -84,7 +86,7 @@ def _tiny_coco_config(src: str, work: Path) -> Path:
 
 def test_coco_config_trains_evaluates_and_resumes(tmp_path):
     """Two epochs (mosaic from the 5th sample on), resumed for a third on the switched pipeline, then test."""
-    cfg_path = _tiny_coco_config("configs/det/spikeyolo_smixer_dstsp.py", tmp_path)
+    cfg_path = _tiny_coco_config("spikeyolo-m-smixer-dstsp_4xb16-300e_coco.py", tmp_path)
     work = tmp_path / "work"
     proc = _run("tools/train.py", str(cfg_path), "--work-dir", str(work))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -122,7 +124,7 @@ def test_coco_config_trains_evaluates_and_resumes(tmp_path):
 
 
 def test_missing_coco_annotations_fail_with_the_path(tmp_path):
-    cfg = Config.fromfile(ROOT / "configs/det/spikeyolo_smixer.py")
+    cfg = Config.fromfile(CONFIGS / "spikeyolo-m-smixer_4xb16-300e_coco.py")
     init_default_scope("mmdet")
     with pytest.raises(FileNotFoundError, match=f"{tmp_path}/coco/annotations/instances_train2017.json"):
         DATASETS.build(dict(cfg.train_dataloader.dataset, data_root=f"{tmp_path}/coco/"))
@@ -134,7 +136,7 @@ def test_missing_images_are_reported(tmp_path):
     shutil.copy(DATA / "images" / "terrain2.png", tmp_path / "images")
     init_default_scope("mmdet")
     with pytest.raises(FileNotFoundError, match=r"3 of 4 images .* are missing"):
-        DATASETS.build(dict(type="CheckedCocoDataset", data_root=str(tmp_path), ann_file="annotations.json",
+        DATASETS.build(dict(type="tasks.CheckedCocoDataset", data_root=str(tmp_path), ann_file="annotations.json",
                             data_prefix=dict(img="images/"), metainfo=dict(classes=CLASSES), pipeline=[]))
 
 
@@ -149,5 +151,5 @@ def test_broken_coco_annotations_are_reported(tmp_path, damage, match):
     (tmp_path / "annotations.json").write_text(damage((DATA / "annotations.json").read_text()))
     init_default_scope("mmdet")
     with pytest.raises(ValueError, match=match):
-        DATASETS.build(dict(type="CheckedCocoDataset", data_root=str(tmp_path), ann_file="annotations.json",
+        DATASETS.build(dict(type="tasks.CheckedCocoDataset", data_root=str(tmp_path), ann_file="annotations.json",
                             data_prefix=dict(img="images/"), metainfo=dict(classes=CLASSES), pipeline=[]))

@@ -73,6 +73,28 @@ def test_dstsp_pruned_tokens_and_steps_pass_through():
         assert sorted(per_step[:, b].tolist()) == [4, 16]
 
 
+@pytest.mark.parametrize("options", [dict(dstsp=dict(temporal_ratio=0.5, temporal_placement="IS")),
+                                     dict(pruning=dict(type="DSTSP", temporal_ratio=0.5), placement="in_stem"),
+                                     dict(dstsp=dict(spatial_ratio=0.25, stem_layer=1))])
+def test_smixer_stage_refuses_in_stem_pruning(options):
+    """The stage has no stem: in-stem placement is refused when it is built, not silently ignored."""
+    with pytest.raises(ValueError, match="SMixerStage has no stem"):
+        SMixerStage(16, (4, 4), depth=1, **options)
+    with pytest.raises(ValueError, match="SMixerStage has no stem"):
+        SpikeYOLOBackbone(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1), train_size=64, **options)
+
+
+def test_smixer_stage_takes_any_pruner_and_placement():
+    torch.manual_seed(0)
+    every = SMixerStage(16, (4, 4), depth=2, pruning=dict(type="DSTSP", spatial_ratio=0.25, pruned_tokens="discard"),
+                        placement=dict(every=1)).eval()
+    assert every.blocks.placement.pass_through and sorted(every.blocks.points) == [0, 1]
+    assert [b.mixer.mixing.matrix_size for b in every.blocks] == [12, 12]  # each block: 12 of the 16 tokens
+    x = torch.randn(1, 3, 16, 4, 4)
+    with torch.no_grad():
+        assert every(x).shape == x.shape
+
+
 def test_backbone_and_neck_shapes_and_gradients():
     torch.manual_seed(0)
     backbone = SpikeYOLOBackbone(widths=(8, 16, 32, 64), depths=(1, 1, 1, 1), kernel_size=3, train_size=128,

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIG = "configs/det/spikeyolo_smixer_overfit.py"
+CONFIG = "configs/det/spikeyolo-tiny-smixer_1xb4-300it_photos.py"
 
 
 def test_overfit_real_photos_reaches_map50(tmp_path):

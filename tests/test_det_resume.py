@@ -89,7 +89,7 @@ def _assert_same_final_state(reference: Path, resumed: Path) -> None:
 
 def test_sigkill_then_resume_matches_uninterrupted_run(tmp_path):
     config = tmp_path / "tiny_det.py"
-    config.write_text(CONFIG.format(base=str(ROOT / "configs/det/spikeyolo_smixer_overfit.py")))
+    config.write_text(CONFIG.format(base=str(ROOT / "configs/det/spikeyolo-tiny-smixer_1xb4-300it_photos.py")))
     launcher = tmp_path / "kill_while_saving.py"
     launcher.write_text(KILL_WHILE_SAVING)
     reference, between, saving = tmp_path / "reference", tmp_path / "between", tmp_path / "saving"

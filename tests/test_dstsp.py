@@ -4,8 +4,11 @@ import pytest
 import torch
 
 import zoo
-from zoo.dstsp import SPATIAL_SIVS, DSTSP, DSTSPConfig, kept_count, softmatch_merge, softmatch_weights
 from zoo.hub import load_folder, save_pretrained
+from zoo.pruning import DSTSP, DSTSPConfig, DSTSPShorthand, kept_count
+from zoo.pruning.dstsp import SPATIAL_SIVS, softmatch_merge, softmatch_weights
+
+TINY = dict(embed_dim=32, depth=1, num_heads=4)
 
 
 def known_spikes(shape, p=0.3, seed=0):
@@ -39,15 +42,46 @@ def test_ratio_that_keeps_nothing_raises():
         dstsp(temporal_ratio=0.6)(torch.zeros(2, 1, 4, 8))
 
 
-@pytest.mark.parametrize("bad", [dict(strategy="XP"), dict(stage="Z"), dict(mixer_weight="full"),
-                                 dict(pruned_tokens="keep"), dict(order="random"), dict(temporal_placement="X"),
-                                 dict(stage="T", spatial_ratio=0.3), dict(stem_layer=7),
-                                 dict(spatial_siv="resampled")])
+@pytest.mark.parametrize("bad", [dict(strategy="XP"), dict(stage="Z"), dict(pruned_tokens="keep"),
+                                 dict(order="random"), dict(spatial_siv="resampled")])
 def test_bad_options_raise(bad):
     with pytest.raises(ValueError):
         DSTSPConfig(**bad)
+    with pytest.raises(ValueError):
+        DSTSP(**bad)
+    with pytest.raises(ValueError):
+        zoo.create("smixer-cifar10", **TINY, dstsp=bad)
     with pytest.raises(ValueError, match="unknown DSTSP options"):
         DSTSPConfig.build({"spatial": 0.3})
+    with pytest.raises(TypeError, match="not both"):
+        DSTSP(DSTSPConfig(), spatial_ratio=0.3)
+
+
+@pytest.mark.parametrize("shorthand,explicit,match", [
+    (dict(mixer_weight="full"), dict(mixer_weight="full"), "mixer_weight"),
+    (dict(temporal_placement="X"), dict(placement="X"), "placement"),
+    (dict(stage="T", spatial_ratio=0.3), dict(pruning=dict(type="DSTSP", stage="T", spatial_ratio=0.3)),
+     "static N'xN' mixer weight cannot serve unpruned tokens"),
+    (dict(stem_layer=7), dict(stem_layer=7), "stem_layer"),
+])
+def test_bad_shorthand_options_are_refused_by_their_owners(shorthand, explicit, match):
+    """The shorthand's mixer, placement and stem options are checked by the mixer, the encoder and the stem."""
+    with pytest.raises(ValueError, match=match):
+        zoo.create("smixer-cifar10", **TINY, dstsp=shorthand)
+    with pytest.raises(ValueError, match=match):
+        zoo.create("smixer-cifar10", **TINY, **explicit)
+
+
+def test_shorthand_splits_into_pruner_placement_stem_and_mixer_options():
+    short = DSTSPShorthand.split(dict(spatial_ratio=0.3, temporal_placement="IS", stem_layer=2, mixer_weight="crop"))
+    assert short.config == DSTSPConfig(spatial_ratio=0.3)
+    assert (short.placement, short.stem_layer, short.mixer_weight) == ("in_stem", 2, "crop")
+    assert short.pruning == dict(type="DSTSP", **DSTSPConfig(spatial_ratio=0.3).to_dict())
+    expanded = short.to_dict()
+    assert DSTSPShorthand.split(expanded) == short and len(expanded) == 11  # every option spelled out
+    assert DSTSPShorthand.split(None) is None
+    with pytest.raises(ValueError, match=r"unknown DSTSP options \['spatial'\]"):
+        DSTSPShorthand.split(dict(spatial=0.3))
 
 
 def test_temporal_pruning_keeps_top_siv_steps_per_sample():
@@ -125,7 +159,7 @@ def test_softmatch_pruning_merges_and_passes_gradient_to_merged_tokens():
 @pytest.mark.parametrize("stage,train_active,eval_active", [("B", True, True), ("T", True, False),
                                                             ("I", False, True)])
 def test_stage_controls_when_pruning_applies(stage, train_active, eval_active):
-    pruner = DSTSP(DSTSPConfig(spatial_ratio=0.3, stage=stage, mixer_weight="crop"))
+    pruner = DSTSP(DSTSPConfig(spatial_ratio=0.3, stage=stage))
     x = known_spikes((1, 2, 10, 4))
     pruner.train()
     assert (pruner(x)[0].shape[2] == 7) == train_active
@@ -212,6 +246,6 @@ def test_spatial_siv_round_trips_through_config_json(tmp_path):
     model = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4, dstsp=cfg)
     assert model.init_args["dstsp"]["spatial_siv"] == "original"
     loaded = load_folder(save_pretrained(model, tmp_path))
-    assert loaded.dstsp.cfg == model.dstsp.cfg
+    assert loaded.blocks.pruner.cfg == model.blocks.pruner.cfg
     older = {k: v for k, v in model.init_args["dstsp"].items() if k != "spatial_siv"}  # a config.json from before
-    assert DSTSPConfig.build(older).spatial_siv == "resimulated"
+    assert DSTSPShorthand.split(older).config.spatial_siv == "resimulated"

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DATASETS, MODELS
 from mmengine.runner import Runner
 
 import tasks.timeseries  # noqa: F401  (registers the task's classes)
+from tasks.registry import DATASETS, MODELS
+from tasks.timeseries import report as ts_report
 from test_timeseries_helpers import BENCHMARKS, REPO, write_benchmark
-
 
 
 def _tool(name: str):
@@ -24,11 +26,12 @@ def _tool(name: str):
     return module
 
 
-train_tool, test_tool, ts_configs, ts_report = (_tool(n) for n in ("train", "test", "ts_configs", "ts_report"))
+train_tool, test_tool, ts_configs = (_tool(n) for n in ("train", "test", "ts_configs"))
 
 CONFIGS = REPO / "configs" / "ts"
-LEAVES = sorted(CONFIGS.glob("*_h*.py"))
+LEAVES = sorted(CONFIGS.glob("*.py"))
 REAL = sorted((CONFIGS / "realdata").glob("*.py"))
+NAME = re.compile(r"(?P<model>[a-z-]+)-h(?P<horizon>\d+)_1xb(?P<batch>\d+)-(?P<epochs>\d+)e_(?P<dataset>[a-z-]+)\.py")
 TINY_NET = dict(embed_dim=32, depth=1, num_heads=4, mlp_hidden=64)
 ROWS = {"metr_la": 400, "pems_bay": 400, "solar": 320, "electricity": 320}  # enough for window 168 + horizon 96
 
@@ -39,8 +42,11 @@ def benchmark_files(tmp_path_factory):
     return {name: write_benchmark(folder, name, rows) for name, rows in ROWS.items()}
 
 
-def _dataset_of(path: Path) -> str:
-    return next(name for name in BENCHMARKS if f"_{name}_h" in path.name)
+def _parse(path: Path) -> Tuple[str, int, str]:
+    """``smixer-dstsp-h24_1xb64-300e_metr-la.py`` -> (``smixer_dstsp``, 24, ``metr_la``): the names of its bases."""
+    match = NAME.fullmatch(path.name)
+    assert match, f"{path.name} does not follow <model>-h<horizon>_1xb<batch>-<epochs>e_<dataset>.py"
+    return match["model"].replace("-", "_"), int(match["horizon"]), match["dataset"].replace("-", "_")
 
 
 def _with_file(cfg: Config, file: Path) -> Config:
@@ -53,17 +59,14 @@ def test_the_64_table_4_configs_and_the_real_data_demos_are_generated_and_curren
     assert len(LEAVES) == 64 and len(REAL) == 8
     assert set(LEAVES) | set(REAL) == set(ts_configs.expected_files())
     assert ts_configs.main(["--check"]) == 0
-    for model in ts_configs.MODELS:
-        for dataset in ts_configs.DATASETS:
-            assert {int(p.stem.rsplit("_h", 1)[1]) for p in LEAVES
-                    if p.name.startswith(f"{model}_{dataset}_h")} == {6, 24, 48, 96}
+    grid = {_parse(p) for p in LEAVES}
+    assert grid == {(m, h, d) for m in ts_configs.MODELS for h in (6, 24, 48, 96) for d in ts_configs.DATASETS}
 
 
 @pytest.mark.parametrize("path", LEAVES, ids=lambda p: p.stem)
 def test_every_config_builds_its_model_and_dataset(path, benchmark_files):
-    name = _dataset_of(path)
+    _, horizon, name = _parse(path)
     cfg = _with_file(Config.fromfile(str(path)), benchmark_files[name])
-    horizon = int(path.stem.rsplit("_h", 1)[1])
     torch.manual_seed(0)
     model = MODELS.build(cfg.model).eval()  # the full-size network (D 256, FFN 1024)
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
@@ -79,14 +82,16 @@ def test_every_config_builds_its_model_and_dataset(path, benchmark_files):
     assert net.head.out_features == horizon * BENCHMARKS[name][1]
     if "smixer" in path.name or "spikformer" in path.name:
         assert len(net.blocks) == 2 and net.blocks[0].mlp.fc1.linear.out_features == 1024
-        assert net.encoder.time_steps == 4 and (net.dstsp is not None) == ("dstsp" in path.name)
+        assert net.encoder.time_steps == 4 and (net.blocks.pruner is not None) == ("dstsp" in path.name)
     assert cfg.optim_wrapper.optimizer == dict(type="Adam", lr=1e-4) and cfg.train_dataloader.batch_size == 64
+    assert f"_1xb{cfg.train_dataloader.batch_size}-{cfg.train_cfg.max_epochs}e_" in path.name
     assert cfg.custom_hooks[0]["patience"] == 30 and cfg.default_hooks.checkpoint.save_best == "ts/mse"
 
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
 def test_real_data_configs_build(path):
     cfg = Config.fromfile(str(path))
+    assert f"_1xb{cfg.train_dataloader.batch_size}-{cfg.train_cfg.max_epochs}e_" in path.name
     model = MODELS.build(cfg.model)
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     batch = torch.stack([dataset[i]["inputs"] for i in range(2)])
@@ -95,7 +100,7 @@ def test_real_data_configs_build(path):
 
 @pytest.mark.parametrize("model_name", ts_configs.MODELS)
 def test_each_model_type_trains_keeps_its_best_checkpoint_and_tests(model_name, benchmark_files, tmp_path):
-    config = CONFIGS / f"{model_name}_metr_la_h6.py"
+    config = CONFIGS / ts_configs.leaf_name(model_name, "metr_la", 6, "adam_cosine")
     work_dir = tmp_path / config.stem
     file = benchmark_files["metr_la"]
     options = [f"{loader}.dataset.file={file}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")]
@@ -113,8 +118,8 @@ def test_each_model_type_trains_keeps_its_best_checkpoint_and_tests(model_name, 
     assert metrics["ts/r2"] == pytest.approx(1 - metrics["ts/rse"] ** 2)  # Eq. 15 and 16 share their SST
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
     # the report tool (direct inference + evaluate_predictions) reproduces tools/test.py's numbers
-    rows = ts_report.main([str(config), "--work-root", str(tmp_path), "--periods", "288", "--png",
-                           str(tmp_path / "plot.png"), "--cfg-options", *options])
+    overrides = train_tool.parse_args([str(config), "--cfg-options", *options]).cfg_options
+    rows = ts_report.forecast_report([config], tmp_path, [288], png=tmp_path / "plot.png", cfg_options=overrides)
     name = ts_report.model_name(config)
     for key in ("r2", "rse", "mae", "rmse", "mse", "r2_global"):
         assert rows[name][key] == pytest.approx(metrics[f"ts/{key}"], rel=1e-5, abs=1e-7)
@@ -128,8 +133,9 @@ def test_early_stopping_ends_training_when_the_validation_loss_stalls(benchmark_
     options = [f"{loader}.dataset.file={file}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")]
     options += [f"model.net.{k}={v}" for k, v in TINY_NET.items()]
     options += ["train_cfg.max_epochs=5", "train_dataloader.batch_size=16"]
-    cfg = train_tool.build_config(train_tool.parse_args([str(CONFIGS / "transformer_solar_h6.py"), "--work-dir",
-                                                         str(tmp_path), "--cfg-options", *options]))
+    config = CONFIGS / ts_configs.leaf_name("transformer", "solar", 6, "adam_cosine")
+    cfg = train_tool.build_config(train_tool.parse_args([str(config), "--work-dir", str(tmp_path), "--cfg-options",
+                                                         *options]))
     cfg.custom_hooks[0].update(patience=1, min_delta=1e9, strict=True)  # strict: 'ts/mse' must be reported
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -11,9 +11,9 @@ from tasks.timeseries import (SJ_LIF_TAU2, CPGLinear, ForecastDataset, Forecaste
                               TransformerForecaster, cpg_code, masked_mse, persistence_forecast, predict,
                               seasonal_naive_forecast)
 from test_timeseries_helpers import write_txt
-from zoo.dstsp import DSTSP
 from zoo.layers import make_neuron
 from zoo.mixer import EncoderBlock, SpikingSelfAttention, SpikingTokenMixer
+from zoo.pruning import DSTSP
 
 TINY = dict(embed_dim=32, depth=1, num_heads=4, mlp_hidden=64)
 
@@ -93,7 +93,7 @@ def test_dstsp_prunes_steps_and_window_positions_before_the_first_block(placemen
     torch.manual_seed(0)
     net = SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
                             dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.75, temporal_placement=placement))
-    assert isinstance(net.dstsp, DSTSP)
+    assert isinstance(net.blocks.pruner, DSTSP)
     assert net.blocks[0].mixer.mixing.weight.shape == (4, 14, 14)  # static W_M' for floor(20 * 0.7) tokens
     x = torch.randn(5, 20, 3)
     assert net.forward_tokens(x).shape == (1, 5, 14, 32)  # T 4 -> 1, 20 -> 14 tokens
@@ -103,6 +103,23 @@ def test_dstsp_prunes_steps_and_window_positions_before_the_first_block(placemen
     with pytest.raises(ValueError, match="keeps 0 of 4 temporal"):
         SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
                           dstsp=dict(temporal_ratio=0.8))
+
+
+def test_in_stem_pruning_runs_the_encoder_neuron_on_the_kept_steps_only():
+    """With placement in_stem the pruner runs inside the spike encoder (through its module call, so hooks see it)
+    and the encoder's neuron fires on the kept step only."""
+    torch.manual_seed(0)
+    net = SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
+                            dstsp=dict(temporal_ratio=0.75, temporal_placement="IS"))
+    calls, fired = [], []
+    net.blocks.pruner.register_forward_hook(lambda m, args, out: calls.append(tuple(args[0].shape)))
+    net.encoder.neuron.register_forward_hook(lambda m, args, out: fired.append(tuple(out.shape)))
+    assert net.forward_tokens(torch.randn(5, 20, 3)).shape == (1, 5, 20, 32)
+    assert calls == [(4, 5, 20, 3), (1, 5, 20, 32)]  # in the encoder (steps), then before block 0 (tokens)
+    assert fired == [(1, 5, 20, 3)]
+    with pytest.raises(ValueError, match="stem_layer must be 0"):
+        SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
+                          dstsp=dict(temporal_ratio=0.75, temporal_placement="IS", stem_layer=1))
 
 
 def test_transformer_forecaster_shapes_and_position_sensitivity():

@@ -4,7 +4,6 @@ half-written output file. Files are written by the tests in the real on-disk for
 series where the content matters)."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -17,16 +16,17 @@ import pandas as pd
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.registry import DATASETS, MODELS
 from mmengine.runner import Runner
 
+from tasks.registry import DATASETS, MODELS
 from tasks.timeseries import (ForecastDataset, ForecastMetric, Forecaster, SpikingForecaster, TransformerForecaster,
                               masked_mse, r2_score, read_series, rse)
+from tasks.timeseries.report import forecast_report
 from test_timeseries_helpers import REPO, speeds, write_traffic_h5, write_txt
 
 CAISO = REPO / "data" / "timeseries" / "caiso_hourly_load_2018.csv.xz"
 SHARED = REPO.parent / "shared" / "data" / "timeseries"
-REPORT_CONFIG = REPO / "configs" / "ts" / "realdata" / "transformer_caiso_load_h24.py"
+REPORT_CONFIG = REPO / "configs" / "ts" / "realdata" / "transformer-h24_1xb64-20e_caiso-load.py"
 
 
 def table(rows: int = 60) -> pd.DataFrame:
@@ -328,14 +328,6 @@ def test_ts_report_without_a_trained_checkpoint_is_one_error_line(tmp_path):
     assert not (tmp_path / "rows.json").exists()
 
 
-@pytest.fixture(scope="module")
-def ts_report():
-    spec = importlib.util.spec_from_file_location("_tools_ts_report", REPO / "tools" / "ts_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _checkpoint(tmp_path: Path, content: bytes | dict) -> Path:
     path = tmp_path / REPORT_CONFIG.stem / "best_ts_mse_epoch_3.pth"
     path.parent.mkdir(parents=True)
@@ -344,14 +336,14 @@ def _checkpoint(tmp_path: Path, content: bytes | dict) -> Path:
 
 
 @pytest.mark.parametrize("options, checkpoint, error, message", [
-    (["--channel", "PG&E"], None, ValueError, "--channel 'PG&E' is not a series of .*; choose one of \\['PGE'"),
-    (["--samples", "0", "5000"], None, ValueError, "--samples \\[5000\\] out of range: the test split has"),
-    (["--png", "plot.jpg"], None, ValueError, "the plot is written as PNG; give a file name ending in .png"),
-    (["--periods", "24", "0"], None, ValueError, "--periods \\[24, 0\\]: seasonal-naive periods are steps, each >= 1"),
-    ([], b"PK\x03\x04 not a checkpoint", ValueError, "cannot be read \\(truncated, corrupt"),
-    ([], "foreign", ValueError, "does not fit the config's model"),
+    (dict(channel="PG&E"), None, ValueError, "--channel 'PG&E' is not a series of .*; choose one of \\['PGE'"),
+    (dict(samples=[0, 5000]), None, ValueError, "--samples \\[5000\\] out of range: the test split has"),
+    (dict(png=Path("plot.jpg")), None, ValueError, "the plot is written as PNG; give a file name ending in .png"),
+    (dict(periods=[24, 0]), None, ValueError, "--periods \\[24, 0\\]: seasonal-naive periods are steps, each >= 1"),
+    ({}, b"PK\x03\x04 not a checkpoint", ValueError, "cannot be read \\(truncated, corrupt"),
+    ({}, "foreign", ValueError, "does not fit the config's model"),
 ], ids=["channel", "samples", "png", "periods", "corrupt-checkpoint", "foreign-checkpoint"])
-def test_ts_report_options_and_checkpoints(ts_report, tmp_path, options, checkpoint, error, message):
+def test_ts_report_options_and_checkpoints(tmp_path, options, checkpoint, error, message):
     if checkpoint == "foreign":  # the same config's model, another width
         other = TransformerForecaster(window=168, in_channels=7, out_channels=5, horizon=24, embed_dim=16,
                                       num_heads=2, mlp_hidden=32)
@@ -360,5 +352,5 @@ def test_ts_report_options_and_checkpoints(ts_report, tmp_path, options, checkpo
         _checkpoint(tmp_path, checkpoint)
     out = tmp_path / "rows.json"
     with pytest.raises(error, match=message):
-        ts_report.main([str(REPORT_CONFIG), "--work-root", str(tmp_path), "--json", str(out), *options])
+        forecast_report([REPORT_CONFIG], tmp_path, json_path=out, **options)
     assert not out.exists()  # nothing written

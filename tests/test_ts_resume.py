@@ -21,7 +21,7 @@ from mmengine.logging import MessageHub
 from tasks.timeseries import ResumableEarlyStoppingHook
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "configs" / "ts" / "realdata" / "smixer_dstsp_caiso_load_h24.py"
+BASE = ROOT / "configs" / "ts" / "realdata" / "smixer-dstsp-h24_1xb64-20e_caiso-load.py"
 CAISO = ROOT / "data" / "timeseries" / "caiso_hourly_load_2018.csv.xz"
 ENV = dict(os.environ, OMP_NUM_THREADS="1")  # tiny models: thread-pool latency would dominate on a busy machine
 FINAL = "iter_22.pth"  # 84 training windows (stride 2) / batch 8 = 11 iterations per epoch, 2 epochs

@@ -6,8 +6,8 @@
     python tools/export.py CONFIG CHECKPOINT OUT_FOLDER --no-eval
 
 Writes ``model.safetensors`` + ``config.json`` (architecture, constructor arguments, a pretrained config describing
-the data the model was trained on, and the measured metrics) + ``README.md`` (a model card). The checkpoint is
-read with ``torch.load(weights_only=True)``; only the backbone's weights are exported.
+the data the model was trained on, and the measured metrics) + ``README.md`` (a model card); see
+``tasks/classification/export.py``.
 """
 from __future__ import annotations
 
@@ -15,114 +15,25 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
-import zoo  # noqa: E402
+from tasks.classification.export import export_checkpoint  # noqa: E402
 from tasks.common.cli import run_command  # noqa: E402
-
-_DATASETS = {"CIFAR10": "cifar10", "CIFAR100": "cifar100", "FashionMNIST": "fashion-mnist",
-             "ImageFolder": "imagenet-1k", "DVS128Gesture": "dvs128-gesture", "CIFAR10DVS": "cifar10-dvs"}
-
-
-def backbone_from_checkpoint(cfg: Config, checkpoint: Path) -> torch.nn.Module:
-    """The zoo model of ``cfg.model`` with the backbone weights of an mmengine checkpoint (strictly)."""
-    model_cfg = cfg.model
-    if model_cfg.get("type") != "SpikingClassifier":
-        raise SystemExit(f"export handles SpikingClassifier configs, got model type {model_cfg.get('type')!r}")
-    backbone = zoo.create(model_cfg.backbone, **(model_cfg.get("backbone_args") or {}))
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    weights = state.get("state_dict", state)
-    prefix = "backbone."
-    backbone_state = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
-    if not backbone_state:
-        raise SystemExit(f"{checkpoint} holds no 'backbone.*' weights: is it a SpikingClassifier checkpoint?")
-    try:
-        missing, unexpected = backbone.load_state_dict(backbone_state, strict=False)
-    except RuntimeError as err:  # shape mismatches
-        raise SystemExit(f"{checkpoint} does not match the config's model: {str(err).splitlines()[1].strip()}") \
-            from None
-    if missing or unexpected:
-        raise SystemExit(f"{checkpoint} does not match the config's model: missing {missing[:5]}, "
-                         f"unexpected {unexpected[:5]}")
-    return backbone.eval()
-
-
-def describe_data(cfg: Config, model: torch.nn.Module) -> None:
-    """Make ``model.pretrained_cfg`` describe what the model was trained on (input, normalisation, dataset)."""
-    pre = cfg.model.get("data_preprocessor") or {}
-    info = model.pretrained_cfg
-    info.num_classes = int(model.head.out_features)
-    info.input_size = (model.in_chans, model.img_size, model.img_size)
-    info.time_steps = model.time_steps
-    if pre.get("mean") is not None:
-        info.mean = tuple(round(v / 255.0, 4) for v in pre["mean"])
-        info.std = tuple(round(v / 255.0, 4) for v in pre["std"])
-    else:
-        info.mean, info.std = (0.0,) * model.in_chans, (1.0,) * model.in_chans
-    dataset_type = cfg.test_dataloader.dataset.get("type", "")
-    info.dataset = _DATASETS.get(dataset_type, dataset_type)
-    info.hf_hub_id = None
-    info.paper_params_m = info.paper_top1 = None  # those are the paper's numbers for the registered variant
-    info.notes = "exported from an mmengine checkpoint by tools/export.py"
-
-
-def evaluate(cfg: Config, checkpoint: Path, work_dir: Path) -> Dict[str, float]:
-    from mmengine.runner import Runner
-
-    import tasks.common  # noqa: F401
-
-    cfg.load_from, cfg.resume, cfg.work_dir = str(checkpoint), False, str(work_dir)
-    cfg.launcher = "none"
-    return {k: float(v) for k, v in Runner.from_cfg(cfg).test().items()}
-
-
-def model_card(name: str, model: torch.nn.Module, cfg: Config, config_path: Path, checkpoint: Path,
-               metrics: Optional[Dict[str, Any]]) -> str:
-    info = model.pretrained_cfg
-    params = sum(p.numel() for p in model.parameters())
-    dstsp = model.dstsp_cfg.to_dict() if model.dstsp_cfg else None
-    optimizer = cfg.get("optim_wrapper", {}).get("optimizer", {})
-    lines = [
-        "---", "library_name: smixer-zoo", "tags: [spiking-neural-network, snn, smixer, dstsp, image-classification]",
-        f"datasets: [{info.dataset}]", "---", "",
-        f"# {name}", "",
-        f"SMixer (Spiking-token Mixer) classifier, zoo variant `{model.variant}`, trained with "
-        f"`{config_path.as_posix()}`. DSTSP: {json.dumps(dstsp) if dstsp else 'none'}.", "",
-        "| | |", "|---|---|",
-        f"| parameters | {params / 1e6:.3f} M |",
-        f"| input | {info.input_size} x T = {info.time_steps} |",
-        f"| classes | {info.num_classes} |",
-        f"| dataset | {info.dataset} |",
-        f"| neuron | {model.init_args['neuron']} |",
-        f"| optimiser | {optimizer.get('type', '?')} lr {optimizer.get('lr', '?')} |",
-        f"| epochs | {cfg.get('train_cfg', {}).get('max_epochs', '?')} |",
-        f"| checkpoint | `{checkpoint.name}` |", "",
-        "## Measured metrics", "",
-    ]
-    if metrics:
-        lines += ["| metric | value |", "|---|---:|"] + [f"| {k} | {v:.2f} |" if isinstance(v, float) else
-                                                      f"| {k} | {v} |" for k, v in metrics.items()]
-    else:
-        lines.append("Not evaluated at export time.")
-    lines += ["", "## Usage", "", "```python", "import zoo", "", f"model = zoo.load('{name}')  # this folder",
-              f"logits = model(images)  # images [B, {info.input_size[0]}, {info.input_size[1]}, {info.input_size[2]}],"
-              f" normalised with mean {info.mean} and std {info.std}", "```", "",
-              "Paper: Dynamic Spatial-Temporal Spiking Pruning for the Spiking-token Mixer (DSTSP).", ""]
-    return "\n".join(lines)
+from tasks.common.config import load_config  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Export a classification checkpoint to the zoo hub format")
-    parser.add_argument("config")
-    parser.add_argument("checkpoint")
-    parser.add_argument("out", help="output folder")
+    parser.add_argument("config", type=Path)
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("out", type=Path, help="output folder")
     source = parser.add_mutually_exclusive_group()
-    source.add_argument("--metrics", help="JSON metrics file (tools/test.py --out) to record instead of evaluating")
+    source.add_argument("--metrics", type=Path,
+                        help="JSON metrics file (tools/test.py --out) to record instead of evaluating")
     source.add_argument("--no-eval", action="store_true", help="export without metrics")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     return parser.parse_args(argv)
@@ -130,25 +41,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> Path:
     args = parse_args(argv)
-    config_path, checkpoint, out = Path(args.config), Path(args.checkpoint), Path(args.out)
-    for path, what in ((config_path, "config file"), (checkpoint, "checkpoint")):
-        if not path.is_file():
-            raise SystemExit(f"{what} not found: {path}")
-    cfg = Config.fromfile(str(config_path))
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    model = backbone_from_checkpoint(cfg, checkpoint)
-    describe_data(cfg, model)
-    if args.metrics:
-        metrics = json.loads(Path(args.metrics).read_text())
-    elif args.no_eval:
-        metrics = None
-    else:
-        metrics = evaluate(cfg, checkpoint, out / "eval")
-    card = model_card(out.name, model, cfg, config_path, checkpoint, metrics)
-    zoo.save_pretrained(model, out, metrics=metrics, model_card=card)
-    print(f"exported {model.variant} to {out}" + (f" with {metrics}" if metrics else ""))
-    return out
+    cfg = load_config(args.config, args.cfg_options)
+    metrics = json.loads(args.metrics.read_text()) if args.metrics else None
+    metrics = export_checkpoint(cfg, args.config, args.checkpoint, args.out, metrics,
+                                evaluate_now=not (args.metrics or args.no_eval))
+    print(f"exported {cfg.model.backbone} to {args.out}" + (f" with {metrics}" if metrics else ""))
+    return args.out
 
 
 if __name__ == "__main__":

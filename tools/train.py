@@ -5,8 +5,9 @@
     torchrun --nproc_per_node=2 tools/train.py CONFIG --launcher pytorch
 
 ``--resume`` alone resumes from the newest checkpoint in the work dir; with a path, from that checkpoint.
-Checkpoints load under torch's safe loading and are written atomically (see tasks/common/checkpoint.py); with
-``--resume`` an unreadable newest checkpoint (a run killed while writing it) is skipped for the one before.
+Checkpoints load under torch's safe loading and are written atomically: every config's runtime declares
+``SafeCheckpointHook`` (tasks/common/checkpoint.py). With ``--resume`` an unreadable newest checkpoint (a run
+killed while writing it) is skipped for the one before.
 A mistake (missing file, unknown config key, foreign checkpoint) prints one ``error:`` line; ``--debug`` shows
 the traceback.
 """
@@ -21,10 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from tasks.common import init_cpu_process_group, run_command  # noqa: E402  (also registers SafeCheckpointHook)
+from tasks.common import init_cpu_process_group, run_command  # noqa: E402
 from tasks.common.checkpoint import check_state_dict_matches, latest_checkpoint  # noqa: E402
 from tasks.common.config import load_config, make_work_dir  # noqa: E402
-
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -49,10 +49,6 @@ def build_config(args: argparse.Namespace) -> Config:
         if not Path(args.resume).is_file():
             raise FileNotFoundError(f"checkpoint to resume from not found: {args.resume}")
         cfg.resume, cfg.load_from = True, args.resume
-    hooks = list(cfg.get("custom_hooks") or [])
-    if not any(h.get("type") == "SafeCheckpointHook" for h in hooks):
-        hooks.append(dict(type="SafeCheckpointHook"))
-    cfg.custom_hooks = hooks
     return cfg
 
 

@@ -15,9 +15,10 @@ from torch import Tensor, nn
 from .neurons import ILIF, LIF, collapse_spike_slots, spike_slots
 
 __all__ = ["make_neuron", "take_steps", "SlotLinear", "SlotConv2d", "LinearBN", "ConvBN", "SpikingPatchSplitting",
-           "NEURONS"]
+           "NEURONS", "StepPruner"]
 
 NEURONS: Dict[str, Callable[..., nn.Module]] = {"lif": LIF, "ilif": ILIF}
+StepPruner = Callable[[Tensor], Tuple[Tensor, Optional[Tensor]]]  # [T, B, *] -> kept [T', B, *], index [T', B]
 
 
 def make_neuron(kind: str = "lif", **kwargs: Any) -> nn.Module:
@@ -142,17 +143,20 @@ class SpikingPatchSplitting(nn.Module):
     Input: static ``[B, C_in, H, W]`` (repeated over ``time_steps``, first conv and shortcut computed once) or
     event frames ``[T, B, C_in, H, W]``. Output: ``[T, B, N, C]`` real-valued tokens, N = (H/s) * (W/s).
 
-    ``step_pruner`` (optional, DSTSP "inside stem" placement) is called after main-path layer
-    ``step_pruner_after`` with the pre-activation ``[T, B, C, H, W]``; it returns the kept steps and their index
-    ``[T', B]`` (``None`` when nothing was pruned), and the shortcut keeps the same steps.
+    In-stem time-step pruning: ``forward``'s ``stem_pruner`` (the pruned encoder's ``stem_pruner``, ``None`` for
+    none) is called after main-path conv-BN layer ``prune_layer`` (0..3: before the neuron of that layer) with the
+    pre-activation ``[T, B, C, H, W]``; it returns the kept steps and their index ``[T', B]`` (``None`` when nothing
+    was pruned); the rest of the main path runs on the kept steps and the shortcut keeps the same steps.
     """
 
     def __init__(self, in_channels: int, embed_dim: int, downsample: int = 16, neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None) -> None:
+                 neuron_kwargs: Optional[Dict[str, Any]] = None, prune_layer: int = 0) -> None:
         super().__init__()
         if embed_dim % 8:
             raise ValueError(f"embed_dim must be a multiple of 8 for patch splitting, got {embed_dim}")
-        self.downsample = downsample
+        if isinstance(prune_layer, bool) or prune_layer not in range(4):
+            raise ValueError(f"prune_layer (a model's stem_layer) must be in 0..3, got {prune_layer!r}")
+        self.downsample, self.prune_layer = downsample, prune_layer
         widths = [embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim, embed_dim * 7 // 8]
         strides = _stem_strides(downsample)
         chans = [in_channels] + widths
@@ -160,10 +164,9 @@ class SpikingPatchSplitting(nn.Module):
         slots = [1] + [spike_slots(n) for n in self.neurons]  # conv i > 0 consumes neuron i - 1's spikes
         self.convs = nn.ModuleList(ConvBN(chans[i], chans[i + 1], 3, strides[i], slots=slots[i]) for i in range(5))
         self.shortcut = ConvBN(in_channels, embed_dim // 8, downsample, downsample, padding=0)
-        self.step_pruner: Optional[Callable[[Tensor], Tuple[Tensor, Tensor]]] = None
-        self.step_pruner_after = 0
 
-    def forward(self, x: Tensor, time_steps: int) -> Tuple[Tensor, Optional[Tensor]]:
+    def forward(self, x: Tensor, time_steps: int, stem_pruner: Optional[StepPruner] = None
+                ) -> Tuple[Tensor, Optional[Tensor]]:
         """Returns tokens ``[T', B, N, C]`` and the kept-step index ``[T', B]`` if steps were pruned here."""
         static = x.dim() == 4
         step_index: Optional[Tensor] = None
@@ -173,8 +176,8 @@ class SpikingPatchSplitting(nn.Module):
             y = y.unsqueeze(0).expand(time_steps, *y.shape)
             short = short.unsqueeze(0).expand(time_steps, *short.shape)
         for i in range(1, 5):
-            if self.step_pruner is not None and i - 1 == self.step_pruner_after:
-                y, step_index = self.step_pruner(y)
+            if stem_pruner is not None and i - 1 == self.prune_layer:
+                y, step_index = stem_pruner(y)
                 if step_index is not None:
                     short = take_steps(short, step_index)
             y = self.convs[i](self.neurons[i - 1](y))

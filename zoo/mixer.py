@@ -1,8 +1,9 @@
 """Spiking-token Mixer, Spikformer self-attention, spiking MLP and the encoder block (paper §3.1, Eq. 1-3).
 
 All modules work on the real-valued residual stream ``[T, B, N, C]``; every branch starts with a spiking
-neuron, so every linear layer inside a branch sees spikes. Blocks take the DSTSP token index
-``[T, B, N']`` (or ``None``) so that the token mixer can use the right ``W_M'``.
+neuron, so every linear layer inside a branch sees spikes. Blocks take the pruner's token index
+``[T, B, N']`` (or ``None``) so that the token mixer can use the right ``W_M'``; this module knows nothing of
+pruning otherwise (the pruned encoder, :mod:`zoo.encoder`, sizes and runs the blocks).
 
 Spike-driven I-LIF (``neuron_kwargs=dict(spike_driven=True)``): each neuron emits ``[T*D, ...]`` binary slots and
 the layer that consumes them is built with ``slots = D``: it applies its weights slot by slot and sums the D
@@ -11,17 +12,18 @@ integer form's ``[T, ...]`` result.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import torch
 from torch import Tensor, nn
 
-from .dstsp import DSTSP, DSTSPConfig, kept_count
 from .layers import LinearBN, make_neuron
 from .neurons import collapse_spike_slots, spike_slots
 
 __all__ = ["TokenMixing", "AttentionProduct", "SpikingTokenMixer", "SpikingSelfAttention", "SpikingMLP",
-           "EncoderBlock", "build_pruned_blocks", "run_pruned_blocks"]
+           "EncoderBlock", "WEIGHT_MODES"]
+
+WEIGHT_MODES = ("static", "random", "crop")  # the W_M' strategies under spatial pruning (a model's mixer_weight)
 
 
 class TokenMixing(nn.Module):
@@ -30,7 +32,7 @@ class TokenMixing(nn.Module):
     Channels are split into ``num_heads`` contiguous groups; head h mixes its channels' tokens with ``W[h]``
     (``y[m] = sum_n W[h, m, n] x[n]``), all heads in one batched contraction.
 
-    ``weight_mode`` (the paper's W_M' strategies under spatial pruning, §3.3):
+    ``weight_mode`` (the paper's W_M' strategies under spatial pruning, §3.3; a model's ``mixer_weight``):
     - ``static``: the parameter is ``[h, N', N']`` for ``N' = kept_tokens`` and is applied to the kept tokens as
       they come (by rank or raster order, see ``DSTSPConfig.order``). This is what makes "+DSTSP" models smaller.
     - ``random``: full ``[h, N, N]``; in training a random set of N' shared row/column indices per call; at
@@ -46,6 +48,8 @@ class TokenMixing(nn.Module):
     def __init__(self, num_tokens: int, num_heads: int, weight_mode: str = "static",
                  kept_tokens: Optional[int] = None, slots: int = 1) -> None:
         super().__init__()
+        if weight_mode not in WEIGHT_MODES:
+            raise ValueError(f"mixer_weight (the W_M' mode) must be one of {WEIGHT_MODES}, got {weight_mode!r}")
         self.num_tokens, self.num_heads, self.weight_mode, self.slots = num_tokens, num_heads, weight_mode, slots
         size = kept_tokens if (weight_mode == "static" and kept_tokens) else num_tokens
         self.weight = nn.Parameter(torch.empty(num_heads, size, size))
@@ -199,37 +203,3 @@ class EncoderBlock(nn.Module):
     def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
         x = x + self.mixer(x, token_index)
         return x + self.mlp(x)
-
-
-def build_pruned_blocks(cfg: Optional[DSTSPConfig], dim: int, num_tokens: int, depth: int, num_heads: int,
-                        mlp_ratio: float = 4.0, mixer: str = "stm", neuron: str = "lif",
-                        neuron_kwargs: Optional[Dict[str, Any]] = None,
-                        time_steps: Optional[int] = None) -> Tuple[Optional[DSTSP], nn.ModuleList]:
-    """DSTSP (``None`` without ``cfg``) and ``depth`` encoder blocks sized for the tokens it keeps.
-
-    The ratios are checked here, so that a ratio that keeps no token (or, given ``time_steps``, no step) fails
-    when the model is built rather than at its first batch. Run them with :func:`run_pruned_blocks`.
-    """
-    kept = kept_count(num_tokens, cfg.spatial_ratio, "spatial") if cfg and cfg.spatial_ratio else None
-    if cfg and cfg.temporal_ratio and time_steps is not None:
-        kept_count(time_steps, cfg.temporal_ratio, "temporal")
-    dstsp = DSTSP(cfg, neuron, neuron_kwargs) if cfg else None
-    blocks = nn.ModuleList(
-        EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, neuron_kwargs,
-                     cfg.mixer_weight if cfg else "static", kept) for _ in range(depth))
-    return dstsp, blocks
-
-
-def run_pruned_blocks(tokens: Tensor, dstsp: Optional[DSTSP], blocks: nn.ModuleList,
-                      prune_time: bool = True) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
-    """``tokens`` ``[T, B, N, C]`` -> DSTSP -> blocks -> ``(stream [T', B, N', C], step_index, token_index)``.
-
-    ``step_index`` ``[T', B]`` and ``token_index`` ``[T', B, N']`` say which steps and tokens were kept (``None``
-    where nothing was pruned); ``prune_time=False`` when the steps were already pruned inside the stem.
-    """
-    step_index = token_index = None
-    if dstsp is not None:
-        tokens, step_index, token_index = dstsp(tokens, prune_time=prune_time)
-    for block in blocks:
-        tokens = block(tokens, token_index)
-    return tokens, step_index, token_index

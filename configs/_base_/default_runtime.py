@@ -1,5 +1,7 @@
-# Runtime shared by every task: hooks, logging, environment, randomness.
-default_scope = None
+# Runtime shared by the classification configs: the project's registry scope (tasks/registry.py) and task package,
+# hooks, logging, environment, randomness.
+default_scope = 'tasks'
+custom_imports = dict(imports=['tasks.classification'], allow_failed_imports=False)
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
@@ -7,6 +9,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
+# Checkpoints that load under torch's safe loading and are written atomically (tasks/common/checkpoint.py). Lists
+# replace, not merge: a config that sets custom_hooks keeps this hook by adding to _base_.custom_hooks.
+custom_hooks = [dict(type='SafeCheckpointHook')]
 # gloo works on CPUs and GPUs; on GPUs pass --cfg-options env_cfg.dist_cfg.backend=nccl for speed.
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='gloo'))

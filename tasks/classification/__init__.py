@@ -1,9 +1,10 @@
 """Image and event-stream classification with zoo models on mmengine (paper §4.1).
 
-Importing this package registers, in mmengine's root registries: the datasets (``ImageFolder``, ``CIFAR10``,
-``CIFAR100``, ``FashionMNIST``, ``DVS128Gesture``, ``CIFAR10DVS``), the transforms, ``SpikingClassifier`` and
-``ClsDataPreprocessor`` and the ``Accuracy`` metric; it imports ``tasks.common``, which registers the training
-engine (``ResumableEpochBasedTrainLoop``, ``ResumableSampler``, ...). Configs pull it in with
+Importing this package registers, in the project's registries (scope ``tasks``, ``tasks/registry.py``): the
+datasets (``ImageFolder``, ``CIFAR10``, ``CIFAR100``, ``FashionMNIST``, ``DVS128Gesture``, ``CIFAR10DVS``), the
+transforms, ``SpikingClassifier`` and ``ClsDataPreprocessor`` and the ``Accuracy`` metric; it imports
+``tasks.common``, which registers the training engine (``ResumableEpochBasedTrainLoop``, ``ResumableSampler``,
+...). Configs (``default_scope = 'tasks'``) pull it in with
 ``custom_imports = dict(imports=['tasks.classification'], allow_failed_imports=False)``.
 """
 import tasks.common  # noqa: F401  (the training engine and SafeCheckpointHook)

@@ -6,7 +6,8 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.registry import METRICS
+
+from tasks.registry import METRICS
 
 from .datasets.base import check_int
 

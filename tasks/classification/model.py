@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 from mmengine.model import BaseDataPreprocessor, BaseModel
-from mmengine.registry import MODELS
 from torch import Tensor
 
 import zoo
+from tasks.registry import MODELS
 
 from .batch_augment import MixupCutmix
 

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from mmcv.image.geometric import cv2_interp_codes
 from mmcv.transforms import BaseTransform
-from mmengine.registry import TRANSFORMS
 from PIL import Image, ImageEnhance, ImageOps
+
+from tasks.registry import TRANSFORMS
 
 from .datasets.base import check_int
 

@@ -2,7 +2,8 @@
 loading, the command-line error handling and CPU multi-process training.
 
 Importing it registers ``ResumableEpochBasedTrainLoop`` (LOOPS), ``ResumableSampler`` (DATA_SAMPLERS),
-``CpuCompatibleDDP`` (MODEL_WRAPPERS), ``TrainingCurveHook`` and ``SafeCheckpointHook`` (HOOKS) and the
+``CpuCompatibleDDP`` (MODEL_WRAPPERS), ``TrainingCurveHook`` and ``SafeCheckpointHook`` (HOOKS) in the project's
+registries (scope ``tasks``, ``tasks/registry.py``, which import this package on their first look-up) and the
 ``atomic_local`` file backend in mmengine.
 """
 from .checkpoint import SafeCheckpointHook

@@ -24,9 +24,9 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
 from torch import nn
 
+from tasks.registry import HOOKS
 from zoo.fileio import write_atomic
 
 __all__ = ["SafeCheckpointHook", "AtomicLocalBackend", "to_safe", "from_safe", "check_checkpoint",

@@ -25,8 +25,9 @@ from mmengine.dataset import DefaultSampler
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 from mmengine.model import MMDistributedDataParallel
-from mmengine.registry import DATA_SAMPLERS, HOOKS, LOOPS, MODEL_WRAPPERS
 from mmengine.runner import EpochBasedTrainLoop
+
+from tasks.registry import DATA_SAMPLERS, HOOKS, LOOPS, MODEL_WRAPPERS
 
 from .seeding import sample_seed
 

@@ -9,15 +9,14 @@ of SMixer encoder blocks (``'smixer'``, :class:`SMixerStage`). The paper's hybri
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple, Union
+from dataclasses import replace
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.dstsp import DSTSPConfig
-from zoo.layers import take_steps
-from zoo.mixer import build_pruned_blocks, run_pruned_blocks
+from zoo.encoder import PruningOptions, smixer_encoder
+from zoo.pruning import DSTSPConfig
 
 from .layers import DEFAULT_NEURON, AllConvBlock, ConvBlock, SpikeConv, SpikeSPPF
 
@@ -36,46 +35,43 @@ class SMixerStage(nn.Module):
 
     ``[T, B, C, H, W]`` -> ``[T, B, C, H, W]``. The feature map is adaptively average-pooled to ``grid`` (the grid of
     the training resolution, e.g. 40x40 at stride 16 for 640 px) when its size differs, turned into tokens
-    ``[T, B, N, C]``, optionally pruned by DSTSP, mixed by ``depth`` :class:`zoo.mixer.EncoderBlock` s and
-    bilinearly interpolated back to ``H x W`` (appendix E.3). Pruned tokens and steps skip the blocks: their
-    residual stream passes through unchanged, so the neck still receives a full feature map.
+    ``[T, B, N, C]``, run through a pruned encoder of ``depth`` :class:`zoo.mixer.EncoderBlock` s and bilinearly
+    interpolated back to ``H x W`` (appendix E.3).
+
+    Pruning as in :class:`zoo.models.SMixer` (``pruning``, ``placement``, ``mixer_weight`` or the ``dstsp``
+    shorthand, :mod:`zoo.encoder`), always with pass-through: pruned tokens and steps skip the blocks and their
+    residual stream passes through unchanged, so the neck still receives a full feature map. The stage has no stem,
+    so in-stem placement (DSTSP ``temporal_placement="IS"``) and ``stem_layer`` are refused.
     """
 
     def __init__(self, dim: int, grid: Tuple[int, int], depth: int, num_heads: int = 1, mlp_ratio: float = 4.0,
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None,
-                 neuron: Optional[Dict[str, Any]] = None) -> None:
+                 neuron: Optional[Dict[str, Any]] = None, pruning: Optional[Mapping[str, Any]] = None,
+                 placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None) -> None:
         super().__init__()
         if len(grid) != 2 or min(grid) < 1:
             raise ValueError(f"token grid must be (height, width) >= 1, got {grid}")
         self.grid = (int(grid[0]), int(grid[1]))
         num_tokens = self.grid[0] * self.grid[1]
         kind, kwargs = _neuron_parts(neuron)
-        self.dstsp, self.blocks = build_pruned_blocks(DSTSPConfig.build(dstsp), dim, num_tokens, depth, num_heads,
-                                                      mlp_ratio, "stm", kind, kwargs)
+        options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
+        if options.placement.in_stem or options.stem_layer:
+            raise ValueError("SMixerStage has no stem to prune time steps in: placement 'in_stem' (DSTSP "
+                             "temporal_placement='IS') and stem_layer are not available in the detector; use "
+                             "'after_stem' ('AS')")
+        options = replace(options, placement=replace(options.placement, pass_through=True))
+        self.blocks = smixer_encoder(dim, num_tokens, depth, num_heads, mlp_ratio, "stm", kind, kwargs, options)
 
     def forward(self, x: Tensor) -> Tensor:
         t, b, c, h, w = x.shape
         resample = (h, w) != self.grid
         y = F.adaptive_avg_pool2d(x.flatten(0, 1), self.grid) if resample else x.flatten(0, 1)
         tokens = y.flatten(2).transpose(1, 2).unflatten(0, (t, b))  # [T, B, N, C]
-        out = self._mix(tokens)
+        out = self.blocks(tokens).stream  # [T, B, N, C]: pruned tokens and steps passed through
         y = out.transpose(2, 3).reshape(t * b, c, *self.grid)
         if resample:
             y = F.interpolate(y, size=(h, w), mode="bilinear", align_corners=False)
         return y.unflatten(0, (t, b))
-
-    def _mix(self, tokens: Tensor) -> Tensor:
-        """``[T, B, N, C]`` -> ``[T, B, N, C]``; DSTSP-pruned steps / tokens keep their input values."""
-        kept, step_index, token_index = run_pruned_blocks(tokens, self.dstsp, self.blocks)
-        if token_index is not None:
-            base = take_steps(tokens, step_index) if step_index is not None else tokens
-            kept = base.scatter(2, token_index.unsqueeze(-1).expand_as(kept), kept)
-        if step_index is not None:
-            batch = torch.arange(tokens.shape[1], device=tokens.device)
-            full = tokens.clone()
-            full[step_index, batch] = kept
-            kept = full
-        return kept
 
 
 class SpikeYOLOBackbone(nn.Module):
@@ -96,8 +92,11 @@ class SpikeYOLOBackbone(nn.Module):
         train_size: ``(height, width)`` (or one int) of the training images; fixes each SMixer stage's token grid
             (``train_size / stride``) and thereby the size of its N x N mixing matrices.
         num_heads: heads of the token mixer per stage (only SMixer stages use it).
-        dstsp: DSTSP options (:class:`zoo.dstsp.DSTSPConfig` fields) for the SMixer stages, or ``None``.
+        dstsp: the DSTSP shorthand (``zoo.pruning.DSTSPShorthand``: DSTSP options plus ``mixer_weight``) for the
+            SMixer stages, or ``None``.
         neuron: ``dict(kind='ilif', max_value=4, decay=0.25)`` (default) or another zoo neuron config.
+        pruning, placement, mixer_weight: the SMixer stages' pruner ``dict(type=...)``, placement and W_M' mode
+            (:class:`SMixerStage`); when given they replace the matching part of ``dstsp``.
     """
 
     def __init__(self, widths: Sequence[int] = (80, 160, 320, 640), depths: Sequence[int] = (2, 3, 4, 2),
@@ -106,7 +105,8 @@ class SpikeYOLOBackbone(nn.Module):
                  sppf_channels: Optional[int] = None, in_channels: int = 3, time_steps: int = 1,
                  train_size: Union[int, Sequence[int]] = 640, num_heads: Sequence[int] = (1, 1, 1, 1),
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None,
-                 neuron: Optional[Dict[str, Any]] = None) -> None:
+                 neuron: Optional[Dict[str, Any]] = None, pruning: Optional[Mapping[str, Any]] = None,
+                 placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None) -> None:
         super().__init__()
         for name, value in (("widths", widths), ("depths", depths), ("stage_types", stage_types),
                             ("mlp_ratios", mlp_ratios), ("num_heads", num_heads)):
@@ -129,7 +129,7 @@ class SpikeYOLOBackbone(nn.Module):
             stride = 4 * 2 ** i
             if kind == "smixer":
                 layers.append(SMixerStage(width, (size[0] // stride, size[1] // stride), depth, heads, ratio,
-                                          dstsp, neuron))
+                                          dstsp, neuron, pruning, placement, mixer_weight))
             else:
                 block = ConvBlock if kind == "conv" else AllConvBlock
                 layers.extend(block(width, ratio, kernel_size, neuron) for _ in range(depth))

@@ -2,7 +2,8 @@
 
 Importing the package registers ``ForecastDataset`` (DATASETS), ``Forecaster``, ``SpikingForecaster``,
 ``TransformerForecaster`` (MODELS), ``ForecastMetric`` (METRICS), ``ResumableEarlyStoppingHook`` and
-``ForecastShapeCheckHook`` (HOOKS) in mmengine's root registries.
+``ForecastShapeCheckHook`` (HOOKS) in the project's registries (scope ``tasks``, ``tasks/registry.py``). Configs
+(``default_scope = 'tasks'``) pull it in with ``custom_imports = dict(imports=['tasks.timeseries'], ...)``.
 """
 from .baselines import persistence_forecast, seasonal_naive_forecast
 from .dataset import ForecastDataset

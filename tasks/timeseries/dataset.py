@@ -21,8 +21,9 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
-from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
+
+from tasks.registry import DATASETS
 
 from .checks import positive_int, reject_unknown
 from .io import detect_format, read_series

@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-from zoo.layers import make_neuron
+from zoo.layers import StepPruner, make_neuron
 
 __all__ = ["SpikeEncoder", "cpg_code", "CPGLinear"]
 
@@ -23,9 +23,9 @@ __all__ = ["SpikeEncoder", "cpg_code", "CPGLinear"]
 class SpikeEncoder(nn.Module):
     """Convolutional spike encoder. ``[B, L, C]`` -> spikes ``[T, B, L, C]`` (and the kept-step index).
 
-    ``step_pruner`` (optional, DSTSP placement "inside the stem") gets the pre-activation ``[T, B, L, C]`` and
-    returns the kept steps and their index ``[T', B]`` (``None`` if nothing was pruned); the neuron then runs
-    on the kept steps only.
+    ``forward``'s ``stem_pruner`` (the pruned encoder's ``stem_pruner`` with ``in_stem`` placement, else ``None``)
+    gets the pre-activation ``[T, B, L, C]`` and returns the kept steps and their index ``[T', B]`` (``None`` if
+    nothing was pruned); the neuron then runs on the kept steps only.
     """
 
     def __init__(self, time_steps: int = 4, kernel_size: int = 3, neuron: str = "lif",
@@ -37,14 +37,13 @@ class SpikeEncoder(nn.Module):
         self.conv = nn.Conv2d(1, time_steps, (1, kernel_size), padding=(0, kernel_size // 2))
         self.bn = nn.BatchNorm2d(time_steps)
         self.neuron = make_neuron(neuron, **(neuron_kwargs or {}))
-        self.step_pruner: Optional[Callable[[Tensor], Tuple[Tensor, Optional[Tensor]]]] = None
 
-    def forward(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+    def forward(self, x: Tensor, stem_pruner: Optional[StepPruner] = None) -> Tuple[Tensor, Optional[Tensor]]:
         y = self.bn(self.conv(x.transpose(1, 2).unsqueeze(1)))  # [B, 1, C, L] -> [B, T, C, L]
         y = y.permute(1, 0, 3, 2).contiguous()  # [T, B, L, C]
         step_index = None
-        if self.step_pruner is not None:
-            y, step_index = self.step_pruner(y)
+        if stem_pruner is not None:
+            y, step_index = stem_pruner(y)
         return self.neuron(y), step_index
 
 

@@ -6,14 +6,14 @@ of the ``C_out`` series, in model space).
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
-from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from zoo.dstsp import DSTSPConfig
-from zoo.mixer import build_pruned_blocks, run_pruned_blocks
+from tasks.registry import MODELS
+from zoo.encoder import PruningOptions, smixer_encoder
+from zoo.pruning import DSTSPConfig
 
 from .checks import finite, positive_int
 from .encoding import CPGLinear, SpikeEncoder
@@ -72,13 +72,14 @@ class _WindowForecaster(nn.Module):
 
 @MODELS.register_module()
 class SpikingForecaster(_WindowForecaster):
-    """Spike encoder -> CPG linear -> DSTSP (optional) -> encoder blocks -> mean over T and tokens -> head.
+    """Spike encoder -> CPG linear -> pruned encoder (blocks, optional pruner) -> mean over T and tokens -> head.
 
     Tokens are the L window positions (``num_tokens = window``): the stream is ``[T, B, L, D]``. ``mixer="stm"``
     is the SMixer forecaster, ``mixer="ssa"`` the Spikformer one (same model, spiking self-attention).
-    DSTSP (``dstsp``, a :class:`zoo.dstsp.DSTSPConfig` or dict) prunes time steps and tokens before the first
-    block; with ``temporal_placement="IS"`` the time steps are pruned inside the spike encoder, before its
-    neuron.
+    Pruning as in :class:`zoo.models.SMixer` (``pruning``, ``placement``, ``mixer_weight``, or the ``dstsp``
+    shorthand, :mod:`zoo.encoder`): by default before the first block; with ``placement="in_stem"`` (DSTSP
+    ``temporal_placement="IS"``) the time steps are pruned inside the spike encoder, before its neuron (its only
+    layer to prune after, so ``stem_layer`` must be 0).
 
     Defaults follow the paper's appendix E.4 (T = 4, 2 blocks, D = 256, FFN 1024) and SeqSNN (8 heads, LIF
     tau 2 with ATan surrogate: :data:`LIF_TAU2`; :data:`SJ_LIF_TAU2` is SeqSNN's neuron exactly).
@@ -88,28 +89,28 @@ class SpikingForecaster(_WindowForecaster):
                  depth: int = 2, num_heads: int = 8, mlp_hidden: int = 1024, time_steps: int = 4,
                  mixer: str = "stm", neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, encoder_kernel: int = 3,
-                 cpg_neurons: int = 10, cpg_w_max: float = 10000.0, dropout: float = 0.1) -> None:
+                 cpg_neurons: int = 10, cpg_w_max: float = 10000.0, dropout: float = 0.1,
+                 pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
+                 mixer_weight: Optional[str] = None) -> None:
         super().__init__(window, in_channels, out_channels, horizon, embed_dim, num_heads)
         if (neuron_kwargs or {}).get("spike_driven"):
             raise ValueError("SpikingForecaster runs I-LIF in its integer form only: drop spike_driven=True")
         neuron_kwargs = dict(LIF_TAU2) if neuron_kwargs is None and neuron == "lif" else neuron_kwargs
-        self.dstsp_cfg = DSTSPConfig.build(dstsp)
-        cfg = self.dstsp_cfg
+        options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
+        if options.stem_layer != 0:
+            raise ValueError(f"SpikingForecaster's spike encoder prunes time before its one neuron: stem_layer must "
+                             f"be 0, got {options.stem_layer}")
         self.encoder = SpikeEncoder(time_steps, encoder_kernel, neuron, neuron_kwargs)
         self.embed = CPGLinear(in_channels, embed_dim, window, cpg_neurons, cpg_w_max, dropout)
-        self.dstsp, self.blocks = build_pruned_blocks(cfg, embed_dim, window, depth, num_heads,
-                                                      mlp_hidden / embed_dim, mixer, neuron, neuron_kwargs,
-                                                      time_steps)
-        if cfg and cfg.temporal_placement == "IS":
-            self.encoder.step_pruner = self.dstsp.stem_step_pruner
+        self.blocks = smixer_encoder(embed_dim, window, depth, num_heads, mlp_hidden / embed_dim, mixer, neuron,
+                                     neuron_kwargs, options, time_steps)
 
     def forward_tokens(self, x: Tensor) -> Tensor:
         """``[B, L, C_in]`` -> residual stream after the last block ``[T', B, L', D]``."""
         self._check(x)
-        spikes, stem_steps = self.encoder(x)  # [T, B, L, C_in]
+        spikes, stem_steps = self.encoder(x, self.blocks.stem_pruner)  # [T, B, L, C_in]
         tokens = self.embed(spikes)  # [T, B, L, D]
-        prune_time = stem_steps is None and self.dstsp_cfg is not None and self.dstsp_cfg.temporal_placement == "AS"
-        return run_pruned_blocks(tokens, self.dstsp, self.blocks, prune_time)[0]
+        return self.blocks(tokens, stem_steps).stream
 
     def forward(self, x: Tensor) -> Tensor:
         """``[B, L, C_in]`` -> ``[B, H, C_out]``."""

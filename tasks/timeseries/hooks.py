@@ -15,7 +15,8 @@ from typing import Any, Dict, Optional
 
 from mmengine.hooks import EarlyStoppingHook, Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+
+from tasks.registry import HOOKS
 
 from .dataset import ForecastDataset
 

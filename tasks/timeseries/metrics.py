@@ -21,7 +21,8 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 import torch
 from mmengine.evaluator import BaseMetric
-from mmengine.registry import METRICS
+
+from tasks.registry import METRICS
 
 __all__ = ["r2_score", "rse", "ForecastMetric", "evaluate_predictions", "R2_MEANS"]
 

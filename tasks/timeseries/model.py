@@ -6,8 +6,9 @@ from typing import Any, Dict, List, Optional, Union
 import numpy as np
 import torch
 from mmengine.model import BaseModel
-from mmengine.registry import MODELS
 from torch import Tensor, nn
+
+from tasks.registry import MODELS
 
 from .checks import finite
 

@@ -1,21 +1,21 @@
-"""SMixer classifier (STMixer backbone, paper Fig. 1) with optional DSTSP, and its registered variants."""
+"""SMixer classifier (STMixer backbone, paper Fig. 1) with optional pruning (DSTSP), and its registered variants."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 import torch
 from torch import Tensor, nn
 
-from ..dstsp import DSTSPConfig
+from ..encoder import PruningOptions, smixer_encoder
 from ..layers import SpikingPatchSplitting
-from ..mixer import build_pruned_blocks, run_pruned_blocks
+from ..pruning import DSTSPConfig, DSTSPShorthand
 from ..registry import PretrainedCfg, register_model
 
 __all__ = ["SMixer"]
 
 
 class SMixer(nn.Module):
-    """Spiking patch splitting -> DSTSP (optional) -> ``depth`` encoder blocks -> classification head.
+    """Spiking patch splitting -> pruned encoder (``depth`` encoder blocks, optional pruner) -> classification head.
 
     Input: static images ``[B, C, H, W]`` (direct encoding: repeated over ``time_steps``, the first convolution
     computed once) or event frames ``[B, T, C, H, W]`` / ``[T, B, C, H, W]`` (``time_first=True``).
@@ -24,13 +24,21 @@ class SMixer(nn.Module):
 
     ``mixer="stm"`` is SMixer, ``mixer="ssa"`` the Spikformer-style baseline on the same backbone.
     ``neuron`` is ``"lif"`` (STMixer constants) or ``"ilif"`` (integer LIF, D = 4).
+
+    Pruning (see :mod:`zoo.encoder`): ``pruning=dict(type=<registered pruner>, ...)`` (``zoo.list_pruners()``),
+    ``placement`` (``"after_stem"``, ``"in_stem"`` or a dict), ``mixer_weight`` (the W_M' mode: ``static``,
+    ``random``, ``crop``) and ``stem_layer`` (with ``in_stem``: the stem layer to prune after, 0..3).
+    ``dstsp=dict(...)`` is the shorthand for DSTSP with all of those (:class:`zoo.pruning.DSTSPShorthand`); the
+    other four arguments, when given, replace its parts. The blocks and the pruner are ``self.blocks``.
     """
 
     def __init__(self, img_size: int = 224, in_chans: int = 3, num_classes: int = 1000, embed_dim: int = 512,
                  depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0, downsample: int = 16,
                  time_steps: int = 1, mixer: str = "stm", neuron: str = "lif",
                  neuron_kwargs: Optional[Dict[str, Any]] = None,
-                 dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, time_first: bool = False) -> None:
+                 dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, time_first: bool = False,
+                 pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
+                 mixer_weight: Optional[str] = None, stem_layer: Optional[int] = None) -> None:
         super().__init__()
         if img_size % downsample:
             raise ValueError(f"img_size {img_size} is not divisible by the stem's downsampling {downsample}")
@@ -40,19 +48,19 @@ class SMixer(nn.Module):
             raise ValueError(f"num_classes must be >= 0 (0: no head, pooled features out), got {num_classes}")
         self.img_size, self.in_chans, self.time_steps, self.time_first = img_size, in_chans, time_steps, time_first
         self.num_tokens = (img_size // downsample) ** 2
-        self.dstsp_cfg = DSTSPConfig.build(dstsp)
-        cfg = self.dstsp_cfg
-        self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, neuron_kwargs)
-        self.dstsp, self.blocks = build_pruned_blocks(cfg, embed_dim, self.num_tokens, depth, num_heads, mlp_ratio,
-                                                      mixer, neuron, neuron_kwargs, time_steps)
-        if cfg and cfg.temporal_placement == "IS":
-            self.patch_embed.step_pruner = self.dstsp.stem_step_pruner
-            self.patch_embed.step_pruner_after = cfg.stem_layer
+        options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight, stem_layer)
+        self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, neuron_kwargs,
+                                                 options.stem_layer)
+        self.blocks = smixer_encoder(embed_dim, self.num_tokens, depth, num_heads, mlp_ratio, mixer, neuron,
+                                     neuron_kwargs, options, time_steps)
         self.head = nn.Linear(embed_dim, num_classes) if num_classes else nn.Identity()
+        shorthand = DSTSPShorthand.split(dstsp)
         self.init_args = dict(img_size=img_size, in_chans=in_chans, num_classes=num_classes, embed_dim=embed_dim,
                               depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio, downsample=downsample,
                               time_steps=time_steps, mixer=mixer, neuron=neuron, neuron_kwargs=neuron_kwargs,
-                              dstsp=cfg.to_dict() if cfg else None, time_first=time_first)
+                              dstsp=shorthand.to_dict() if shorthand else None, time_first=time_first,
+                              pruning=None if pruning is None else dict(pruning), placement=placement,
+                              mixer_weight=mixer_weight, stem_layer=stem_layer)
 
     def _check_input(self, x: Tensor) -> Tensor:
         """Refuse, with one line naming the problem, what would otherwise fail deep inside or give NaN logits."""
@@ -77,9 +85,8 @@ class SMixer(nn.Module):
     def forward_features(self, x: Tensor) -> Tensor:
         """Input as in :meth:`forward` -> residual stream after the last block ``[T', B, N', C]``."""
         x = self._check_input(x)
-        tokens, stem_steps = self.patch_embed(x, self.time_steps)
-        prune_time = stem_steps is None and self.dstsp_cfg is not None and self.dstsp_cfg.temporal_placement == "AS"
-        return run_pruned_blocks(tokens, self.dstsp, self.blocks, prune_time)[0]
+        tokens, stem_steps = self.patch_embed(x, self.time_steps, self.blocks.stem_pruner)
+        return self.blocks(tokens, stem_steps).stream
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.forward_features(x).mean(2)).mean(0)

@@ -1,5 +1,4 @@
-# What every classification dataset config shares: the task package, loaders, sampler, metric, loop.
-custom_imports = dict(imports=['tasks.classification'], allow_failed_imports=False)
+# What every classification dataset config shares: loaders, sampler, metric, loop.
 train_dataloader = dict(
     batch_size=64,
     num_workers=2,
@@ -21,4 +20,6 @@ val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator
 val_cfg = dict()
 test_cfg = dict()
-model_wrapper_cfg = dict(type='CpuCompatibleDDP', broadcast_buffers=False)
+# Prefixed: mmengine's Runner looks the wrapper's type up in the root registry itself (Runner.wrap_model), not in
+# the default scope.
+model_wrapper_cfg = dict(type='tasks.CpuCompatibleDDP', broadcast_buffers=False)

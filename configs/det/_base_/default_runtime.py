@@ -1,4 +1,6 @@
-# Runtime shared by the detection configs (mmdet 3.x conventions).
+# Runtime shared by the detection configs (mmdet 3.x conventions). They stay in mmdet's registry scope (CocoDataset,
+# CocoMetric, losses, assigners) and name the project's parts with its scope's prefix: type='tasks.SpikeYOLOHead'
+# (tasks/registry.py).
 default_scope = 'mmdet'
 custom_imports = dict(imports=['tasks.detection'], allow_failed_imports=False)
 
@@ -9,6 +11,9 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3, save_best='coco/bbox_mAP', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
+# Checkpoints that load under torch's safe loading and are written atomically (tasks/common/checkpoint.py). Lists
+# replace, not merge: a config that sets custom_hooks keeps this hook by adding to _base_.custom_hooks.
+custom_hooks = [dict(type='tasks.SafeCheckpointHook')]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
-from mmengine.registry import DATASETS
+
+from tasks.registry import DATASETS
 
 from .base import ArrayClsDataset, check_dir, check_file, check_labels, check_root
 

@@ -33,8 +33,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.lib.recfunctions as rfn
-from mmengine.registry import DATASETS
 
+from tasks.registry import DATASETS
 from zoo.fileio import write_atomic
 
 from .base import ClsBaseDataset, check_dir, check_int, check_root, first_line

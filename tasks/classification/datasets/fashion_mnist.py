@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
-from mmengine.registry import DATASETS
+
+from tasks.registry import DATASETS
 
 from .base import ArrayClsDataset, check_root
 

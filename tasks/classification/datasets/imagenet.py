@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, List, Sequence, Tuple, Union
 
 import cv2
-from mmengine.registry import DATASETS
+
+from tasks.registry import DATASETS
 
 from .base import ClsBaseDataset, check_dir, check_root, first_line
 

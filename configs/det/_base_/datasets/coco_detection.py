@@ -1,6 +1,6 @@
 # COCO 2017 detection, YOLOv8 / SpikeYOLO-style augmentation at 640 px.
 # Layout: data/coco/annotations/instances_{train,val}2017.json, data/coco/{train,val}2017/*.jpg
-dataset_type = 'CheckedCocoDataset'
+dataset_type = 'tasks.CheckedCocoDataset'
 data_root = 'data/coco/'
 img_scale = (640, 640)  # (width, height) of the training images
 test_scale = (672, 672)  # appendix E.3: keep the aspect ratio, longer side 672 at inference

@@ -6,7 +6,7 @@ model = dict(
     data_preprocessor=dict(type='DetDataPreprocessor', mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0],
                            bgr_to_rgb=True, pad_size_divisor=32, pad_value=114.0 / 255.0),
     backbone=dict(
-        type='SpikeYOLOBackbone',
+        type='tasks.SpikeYOLOBackbone',
         widths=(80, 160, 320, 640),
         depths=(2, 3, 4, 2),
         stage_types=('allconv', 'allconv', 'smixer', 'smixer'),
@@ -15,11 +15,11 @@ model = dict(
         time_steps=1,
         train_size=640,  # token grids 40x40 (stage 3) and 20x20 (stage 4)
         num_heads=(1, 1, 1, 1),
-        dstsp=None,  # DSTSP options (zoo.dstsp.DSTSPConfig fields); children set it with _delete_=True
+        dstsp=None,  # the DSTSP shorthand (zoo.pruning.DSTSPShorthand); children set it with _delete_=True
         neuron=neuron),
-    neck=dict(type='SpikingPAN', in_channels=(160, 320, 640), channels=(160, 320), mlp_ratios=(4.0, 3.0, 2.0),
+    neck=dict(type='tasks.SpikingPAN', in_channels=(160, 320, 640), channels=(160, 320), mlp_ratios=(4.0, 3.0, 2.0),
               kernel_size=7, neuron=neuron),
-    bbox_head=dict(type='SpikeYOLOHead', num_classes=80, in_channels=(160, 320, 640), strides=(8, 16, 32),
+    bbox_head=dict(type='tasks.SpikeYOLOHead', num_classes=80, in_channels=(160, 320, 640), strides=(8, 16, 32),
                    reg_max=16, prior_image_size=640, neuron=neuron),
-    train_cfg=dict(assigner=dict(type='InsideTaskAlignedAssigner', topk=10), alpha=0.5, beta=6.0),
+    train_cfg=dict(assigner=dict(type='tasks.InsideTaskAlignedAssigner', topk=10), alpha=0.5, beta=6.0),
     test_cfg=dict(nms_pre=30000, score_thr=0.001, nms=dict(type='nms', iou_threshold=0.7), max_per_img=300))

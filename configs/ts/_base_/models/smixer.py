@@ -3,7 +3,6 @@
 # Neuron: zoo LIF, decay 0.5 (tau 2), threshold 1, ATan surrogate, detached reset. SeqSNN's exact SpikingJelly neuron
 # (which halves the input current) is v_threshold=2.0, alpha=1.0 (SJ_LIF_TAU2 in tasks/timeseries/forecasters.py).
 # window / in_channels / out_channels / horizon come from the dataset config and the leaf config.
-custom_imports = dict(imports=['tasks.timeseries', 'tasks.common'], allow_failed_imports=False)
 model = dict(
     type='Forecaster',
     net=dict(type='SpikingForecaster', mixer='stm', embed_dim=256, depth=2, num_heads=8, mlp_hidden=1024,

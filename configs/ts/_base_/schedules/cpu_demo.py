@@ -8,4 +8,4 @@ param_scheduler = [dict(type='CosineAnnealingLR', T_max=max_epochs, by_epoch=Tru
                         convert_to_iter_based=True)]
 train_cfg = dict(max_epochs=max_epochs)
 custom_hooks = [dict(type='ResumableEarlyStoppingHook', monitor='ts/mse', rule='less', patience=5, min_delta=0.0),
-                dict(type='ForecastShapeCheckHook')]
+                dict(type='ForecastShapeCheckHook'), dict(type='SafeCheckpointHook')]

@@ -3,9 +3,10 @@
 # on the same images at 352 px. Proves that data pipeline, assigner, losses, NMS and the COCO metric learn.
 # 352 px, not less: the bottle (19 x 54 px in a 500 px photo, inside a person's box) must cover more than one
 # column of stride-8 points to get enough positives (docs/detection.md).
-#   python tools/train.py configs/det/spikeyolo_smixer_overfit.py
-#   python tools/test.py configs/det/spikeyolo_smixer_overfit.py work_dirs/spikeyolo_smixer_overfit/iter_300.pth
-_base_ = './spikeyolo_smixer.py'
+#   python tools/train.py configs/det/spikeyolo-tiny-smixer_1xb4-300it_photos.py
+#   python tools/test.py configs/det/spikeyolo-tiny-smixer_1xb4-300it_photos.py \
+#       work_dirs/spikeyolo-tiny-smixer_1xb4-300it_photos/iter_300.pth
+_base_ = './spikeyolo-m-smixer_4xb16-300e_coco.py'
 
 data_root = 'data/detection/'
 metainfo = dict(classes=('person', 'bottle', 'bus', 'car', 'chair', 'sofa'))
@@ -24,7 +25,7 @@ pipeline = [
     dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
-dataset = dict(type='CheckedCocoDataset', data_root=data_root, metainfo=metainfo, ann_file='annotations.json',
+dataset = dict(type='tasks.CheckedCocoDataset', data_root=data_root, metainfo=metainfo, ann_file='annotations.json',
                data_prefix=dict(img='images/'), pipeline=pipeline)
 train_dataloader = dict(_delete_=True, batch_size=4, num_workers=0, persistent_workers=False,
                         sampler=dict(type='InfiniteSampler', shuffle=True), dataset=dataset)
@@ -43,5 +44,5 @@ param_scheduler = [
 default_hooks = dict(logger=dict(interval=20),
                      checkpoint=dict(by_epoch=False, interval=max_iters, max_keep_ckpts=1, save_best=None))
 log_processor = dict(by_epoch=False, window_size=20)
-custom_hooks = []
+custom_hooks = [dict(type='tasks.SafeCheckpointHook')]  # no EMA, no pipeline switch
 randomness = dict(seed=0)

@@ -1,4 +1,4 @@
-"""DSTSP: Dynamic Spatial-Temporal Spiking Pruning (paper §3.3, Algorithm 1).
+"""DSTSP: Dynamic Spatial-Temporal Spiking Pruning (paper §3.3, Algorithm 1), the zoo's first pruner.
 
 Parameter-free. Scores are spike intensity values (SIV, sums of spikes) computed under ``no_grad``; the kept
 features are gathered, so pruned features receive no gradient and cost nothing in backward.
@@ -8,64 +8,52 @@ steps; the kept real-valued inputs are run through the spiking neuron again (Eq.
 neuron sees only the kept steps, so its membrane dynamics restart on the shorter sequence).
 
 Spatial pruning (DSSP, Eq. 4-5): per sample and per kept step, SIV of each token; keep the top
-``N' = floor(N (1 - P_s))`` tokens. The token mixer then uses ``W_M'`` (see :class:`zoo.mixer.TokenMixing`).
-Pruned tokens are discarded or merged into the kept ones ("softmatch", defined in :func:`softmatch_merge`).
-Which spikes score the tokens (``spatial_siv``): ``resimulated`` (default) the spikes of the kept steps run
-through the neuron again (Eq. 7's ``X''``, what the first block's neuron sees); ``original`` the spikes the neuron
-produced over all T steps, taken at the kept steps (Algorithm 1, lines 4-7).
+``N' = floor(N (1 - P_s))`` tokens. The token mixer then uses ``W_M'`` (its ``weight_mode``, see
+:class:`zoo.mixer.TokenMixing`). Pruned tokens are discarded or merged into the kept ones ("softmatch", defined in
+:func:`softmatch_merge`). Which spikes score the tokens (``spatial_siv``): ``resimulated`` (default) the spikes of
+the kept steps run through the neuron again (Eq. 7's ``X''``, what the first block's neuron sees); ``original`` the
+spikes the neuron produced over all T steps, taken at the kept steps (Algorithm 1, lines 4-7).
 
 Ties: ranking is a stable descending sort, so among equal SIVs the lower time step / raster index is kept.
 
 Orders: ``order="siv"`` keeps the kept steps/tokens in descending SIV order, as Eq. 4 and 6 write it
 (``X_i = SORT(I, X)``, then the first T'/N'); ``order="original"`` keeps them in their original time/raster order.
+
+Where DSTSP runs (after the stem or inside it, paper Table 8) is the encoder's placement, the stem layer it prunes
+after is the stem's option and the W_M' strategy is the mixer's. The ``dstsp=dict(...)`` shorthand that models
+accept carries all of them; :class:`DSTSPShorthand` splits it.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
-from .layers import make_neuron, take_steps
-from .neurons import collapse_spike_slots, spike_slots
+from ..layers import make_neuron, take_steps
+from ..neurons import collapse_spike_slots, spike_slots
+from .base import Pruned, Pruner, kept_count
+from .registry import register_pruner
 
-__all__ = ["DSTSPConfig", "DSTSP", "kept_count", "softmatch_merge"]
+__all__ = ["DSTSPConfig", "DSTSP", "DSTSPShorthand", "softmatch_weights", "softmatch_merge", "SPATIAL_SIVS"]
 
 STRATEGIES = ("LP", "HP", "RP")  # prune low-SIV (the method), high-SIV, random
 STAGES = ("B", "T", "I")  # prune in both training and inference, training only, inference only
-PLACEMENTS = ("AS", "IS")  # temporal pruning after the stem, or inside it
-MIXER_WEIGHTS = ("static", "random", "crop")
 PRUNED_TOKENS = ("discard", "softmatch")
 ORDERS = ("siv", "original")
 SPATIAL_SIVS = ("resimulated", "original")  # spikes that score the tokens: Eq. 7's X'' or Algorithm 1's X_tp
 
 
-def kept_count(total: int, ratio: float, what: str) -> int:
-    """``floor(total * (1 - ratio))``; raises if the ratio is outside [0, 1) or keeps nothing."""
-    if not isinstance(ratio, (int, float)) or not 0.0 <= ratio < 1.0 or math.isnan(ratio):
-        raise ValueError(f"{what} pruning ratio must be in [0, 1), got {ratio!r}")
-    kept = int(math.floor(total * (1.0 - ratio) + 1e-9))
-    if kept < 1:
-        raise ValueError(f"{what} pruning ratio {ratio} keeps 0 of {total} {what} units; use a ratio below "
-                         f"{1.0 - 1.0 / total:.4f}")
-    return kept
-
-
 @dataclass
 class DSTSPConfig:
-    """Options of DSTSP. The defaults are the paper's method (LP, stage B, after the stem, static W_M', softmatch).
+    """Options of DSTSP itself. The defaults are the paper's method (LP, stage B, softmatch).
 
     Attributes:
         spatial_ratio: P_s, fraction of tokens pruned per sample and step.
         temporal_ratio: P_t, fraction of time steps pruned per sample.
         strategy: ``LP`` prune low-SIV (the method), ``HP`` prune high-SIV, ``RP`` prune at random (Fig. 7).
         stage: ``B`` prune in training and inference, ``T`` training only, ``I`` inference only (Table 8).
-        temporal_placement: ``AS`` temporal pruning after the stem, ``IS`` inside it (Table 8).
-        stem_layer: with ``IS``, prune after this main-path layer of the stem (0 = after the first conv-BN).
-        mixer_weight: ``static`` N'xN' matrix, ``random`` shared random indices in training (full matrix, cropped at
-            the kept tokens, at inference), ``crop`` the full matrix cropped at the kept tokens' positions.
         pruned_tokens: ``discard`` or ``softmatch`` (merge into similar kept tokens).
         order: ``siv`` (descending SIV, as the equations write it) or ``original`` (time / raster order).
         softmatch_temperature: temperature of the softmatch assignment (cosine similarities are in [0, 1]).
@@ -78,9 +66,6 @@ class DSTSPConfig:
     temporal_ratio: float = 0.0
     strategy: str = "LP"
     stage: str = "B"
-    temporal_placement: str = "AS"
-    stem_layer: int = 0
-    mixer_weight: str = "static"
     pruned_tokens: str = "softmatch"
     order: str = "siv"
     softmatch_temperature: float = 0.1
@@ -89,25 +74,19 @@ class DSTSPConfig:
     def __post_init__(self) -> None:
         kept_count(1 << 20, self.spatial_ratio, "spatial")
         kept_count(1 << 20, self.temporal_ratio, "temporal")
-        for name, allowed in (("strategy", STRATEGIES), ("stage", STAGES), ("temporal_placement", PLACEMENTS),
-                              ("mixer_weight", MIXER_WEIGHTS), ("pruned_tokens", PRUNED_TOKENS),
+        for name, allowed in (("strategy", STRATEGIES), ("stage", STAGES), ("pruned_tokens", PRUNED_TOKENS),
                               ("order", ORDERS), ("spatial_siv", SPATIAL_SIVS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"DSTSP {name} must be one of {allowed}, got {getattr(self, name)!r}")
-        if self.mixer_weight == "static" and self.stage != "B" and self.spatial_ratio > 0:
-            raise ValueError("a static N'xN' mixer weight cannot serve unpruned tokens: stage 'T' or 'I' needs "
-                             "mixer_weight='random' or 'crop'")
-        if not 0 <= self.stem_layer <= 3:
-            raise ValueError(f"stem_layer must be in 0..3, got {self.stem_layer}")
         if self.softmatch_temperature <= 0:
             raise ValueError(f"softmatch_temperature must be > 0, got {self.softmatch_temperature}")
 
     @classmethod
-    def build(cls, cfg: "DSTSPConfig | Dict[str, Any] | None") -> Optional["DSTSPConfig"]:
-        if cfg is None or isinstance(cfg, cls):
+    def build(cls, cfg: "DSTSPConfig | Mapping[str, Any]") -> "DSTSPConfig":
+        if isinstance(cfg, cls):
             return cfg
-        if not isinstance(cfg, dict):
-            raise TypeError(f"dstsp must be a DSTSPConfig or a dict, got {type(cfg).__name__}")
+        if not isinstance(cfg, Mapping):
+            raise TypeError(f"DSTSP options must be a DSTSPConfig or a dict, got {type(cfg).__name__}")
         unknown = set(cfg) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"unknown DSTSP options {sorted(unknown)}; known: {sorted(cls.__dataclass_fields__)}")
@@ -115,6 +94,57 @@ class DSTSPConfig:
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
+
+
+# the keys of the dstsp=dict(...) shorthand that belong to other parts, with their defaults
+_SHORTHAND_DEFAULTS: Dict[str, Any] = dict(temporal_placement="AS", stem_layer=0, mixer_weight="static")
+_PLACEMENTS = {"AS": "after_stem", "IS": "in_stem"}  # temporal pruning after the stem, or inside it (Table 8)
+
+
+@dataclass(frozen=True)
+class DSTSPShorthand:
+    """The ``dstsp=dict(...)`` shorthand of the models, split into the options of the parts that own them.
+
+    The shorthand takes every :class:`DSTSPConfig` field plus ``temporal_placement`` (``AS`` after the stem,
+    ``IS`` inside it: the encoder's placement ``after_stem`` / ``in_stem``), ``stem_layer`` (with ``IS``, the stem
+    layer to prune after: the stem's option) and ``mixer_weight`` (``static`` / ``random`` / ``crop``: the token
+    mixer's W_M' mode). Configs, docs and saved ``config.json`` files use it.
+    """
+
+    config: DSTSPConfig
+    placement: str = "after_stem"
+    stem_layer: int = 0
+    mixer_weight: str = "static"
+
+    @classmethod
+    def split(cls, options: Union[DSTSPConfig, Mapping[str, Any], None]) -> Optional["DSTSPShorthand"]:
+        if options is None:
+            return None
+        if isinstance(options, DSTSPConfig):
+            options = options.to_dict()
+        if not isinstance(options, Mapping):
+            raise TypeError(f"dstsp must be a dict of DSTSP options, got {type(options).__name__}")
+        known = set(DSTSPConfig.__dataclass_fields__) | set(_SHORTHAND_DEFAULTS)
+        unknown = set(options) - known
+        if unknown:
+            raise ValueError(f"unknown DSTSP options {sorted(unknown)}; known: {sorted(known)}")
+        parts = {**_SHORTHAND_DEFAULTS, **{k: options[k] for k in _SHORTHAND_DEFAULTS if k in options}}
+        if parts["temporal_placement"] not in _PLACEMENTS:
+            raise ValueError(f"DSTSP temporal_placement must be one of {tuple(_PLACEMENTS)}, "
+                             f"got {parts['temporal_placement']!r}")
+        config = DSTSPConfig.build({k: v for k, v in options.items() if k not in _SHORTHAND_DEFAULTS})
+        return cls(config, _PLACEMENTS[parts["temporal_placement"]], parts["stem_layer"], parts["mixer_weight"])
+
+    @property
+    def pruning(self) -> Dict[str, Any]:
+        """The pruner's part: ``dict(type="DSTSP", **DSTSPConfig fields)``."""
+        return dict(type="DSTSP", **self.config.to_dict())
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The shorthand with every option spelled out (what a model records in ``init_args``)."""
+        placement = next(k for k, v in _PLACEMENTS.items() if v == self.placement)
+        return dict(self.config.to_dict(), temporal_placement=placement, stem_layer=self.stem_layer,
+                    mixer_weight=self.mixer_weight)
 
 
 def _rank(scores: Tensor, k: int, strategy: str, order: str) -> Tuple[Tensor, Tensor]:
@@ -156,21 +186,27 @@ def softmatch_merge(kept: Tensor, pruned: Tensor, weights: Tensor) -> Tensor:
     return merged / (1.0 + weights.sum(-2)).unsqueeze(-1)
 
 
-class DSTSP(nn.Module):
+@register_pruner
+class DSTSP(Pruner):
     """Dynamic Spatial-Temporal Spiking Pruning on the real-valued token stream.
 
-    ``forward(x)``: ``x`` ``[T, B, N, C]`` -> ``(x', step_index, token_index)`` with ``x'`` ``[T', B, N', C]``,
-    ``step_index`` ``[T', B]`` (``None`` if time was not pruned here) and ``token_index`` ``[T', B, N']`` (``None``
-    if tokens were not pruned). When the stage says "not now" (e.g. ``stage='T'`` in eval), ``x`` passes unchanged.
+    ``pruner(x)``: ``x`` ``[T, B, N, C]`` -> :class:`~zoo.pruning.base.Pruned` ``(x', step_index, token_index)``
+    with ``x'`` ``[T', B, N', C]``, ``step_index`` ``[T', B]`` (``None`` if time was not pruned here) and
+    ``token_index`` ``[T', B, N']`` (``None`` if tokens were not pruned). When the stage says "not now" (e.g.
+    ``stage='T'`` in eval), ``x`` passes unchanged.
 
-    ``neuron`` is the spiking neuron whose spikes are scored (the model's neuron type); it has no parameters.
-    A spike-driven I-LIF's D binary slots are summed per step before scoring (the SIV is a count of spikes either
-    way), so both I-LIF forms select the same steps and tokens.
+    Built from a :class:`DSTSPConfig` or from its fields as keywords (``DSTSP(spatial_ratio=0.3)``, which is what
+    ``zoo.pruning.build(dict(type="DSTSP", ...))`` does). ``neuron`` is the spiking neuron whose spikes are scored
+    (the model's neuron type); it has no parameters. A spike-driven I-LIF's D binary slots are summed per step
+    before scoring (the SIV is a count of spikes either way), so both I-LIF forms select the same steps and tokens.
     """
 
-    def __init__(self, cfg: DSTSPConfig, neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, cfg: Optional[DSTSPConfig] = None, neuron: str = "lif",
+                 neuron_kwargs: Optional[Dict[str, Any]] = None, **options: Any) -> None:
         super().__init__()
-        self.cfg = cfg
+        if cfg is not None and options:
+            raise TypeError(f"DSTSP takes a DSTSPConfig or its options {sorted(options)}, not both")
+        self.cfg = DSTSPConfig.build(options if cfg is None else cfg)
         self.neuron = make_neuron(neuron, **(neuron_kwargs or {}))
 
     def extra_repr(self) -> str:
@@ -181,6 +217,16 @@ class DSTSP(nn.Module):
         """Whether pruning applies in the current mode (train/eval) under the configured stage."""
         return self.cfg.stage == "B" or (self.cfg.stage == "T") == self.training
 
+    @property
+    def always_active(self) -> bool:
+        return self.cfg.stage == "B"
+
+    def kept_tokens(self, num_tokens: int) -> int:
+        return kept_count(num_tokens, self.cfg.spatial_ratio, "spatial") if self.cfg.spatial_ratio else num_tokens
+
+    def kept_steps(self, time_steps: int) -> int:
+        return kept_count(time_steps, self.cfg.temporal_ratio, "temporal") if self.cfg.temporal_ratio else time_steps
+
     @torch.no_grad()
     def _spikes(self, x: Tensor) -> Tensor:
         """Spike counts per step: ``[T, *]`` real -> ``[T, *]`` (binary LIF spikes or I-LIF integers)."""
@@ -188,8 +234,11 @@ class DSTSP(nn.Module):
         slots = spike_slots(self.neuron)
         return spikes if slots == 1 else collapse_spike_slots(spikes, slots)
 
-    def prune_steps(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """Temporal pruning. ``x`` ``[T, B, *]`` real-valued -> kept ``[T', B, *]`` and index ``[T', B]``."""
+    def prune_steps(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        """Temporal pruning inside the stem. ``x`` ``[T, B, *]`` real-valued -> kept ``[T', B, *]`` and index
+        ``[T', B]``; passes through (index ``None``) when not active or ``temporal_ratio`` is 0."""
+        if not self.active or self.cfg.temporal_ratio == 0:
+            return x, None
         kept, index, _ = self._prune_steps(x)
         return kept, index
 
@@ -218,24 +267,16 @@ class DSTSP(nn.Module):
             kept = softmatch_merge(kept, _take_tokens(x, pruned_index), weights)
         return kept, index
 
-    def forward(self, x: Tensor, prune_time: bool = True) -> Tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
-        if x.dim() != 4:
-            raise ValueError(f"DSTSP expects tokens [T, B, N, C], got shape {tuple(x.shape)}")
+    def prune(self, x: Tensor, prune_time: bool = True) -> Pruned:
         step_index = token_index = scored = None
         if not self.active:
-            return x, None, None
+            return Pruned(x, None, None)
         if prune_time and self.cfg.temporal_ratio > 0:
             x, step_index, spikes = self._prune_steps(x)
             scored = take_steps(spikes, step_index) if self.cfg.spatial_siv == "original" else None
         if self.cfg.spatial_ratio > 0:
             x, token_index = self.prune_tokens(x, scored)
-        return x, step_index, token_index
-
-    def stem_step_pruner(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
-        """Temporal pruning inside the stem (placement ``IS``); passes through (index ``None``) when not active."""
-        if not self.active or self.cfg.temporal_ratio == 0:
-            return x, None
-        return self.prune_steps(x)
+        return Pruned(x, step_index, token_index)
 
 
 def _take_tokens(x: Tensor, index: Tensor) -> Tensor:

@@ -1,0 +1,87 @@
+"""The main job: the Fashion-MNIST SMixer with and without DSTSP, trained, tested and measured; its table and
+training-curve figure."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence
+
+from .measure import auto_epochs, machine
+from .runs import run_variant
+from .settings import TRAIN_SIZE, build_config, resolve_settings
+
+__all__ = ["VARIANTS", "run_main_job", "markdown", "plot_curves"]
+
+VARIANTS = ("dstsp", "dense")
+
+
+def run_main_job(settings: Mapping[str, Any], variants: Sequence[str], out_dir: Path,
+                 figure: Optional[Path] = None) -> List[Dict[str, Any]]:
+    """Train, test and measure ``variants``; write ``results.{json,md}`` to ``out_dir`` and the curve figure
+    (default ``<out_dir>/curve.png``); print the table. Returns the rows.
+
+    ``settings``: the command-line settings (``None``: the config's value, see :mod:`.settings`), with ``epochs``
+    an integer or ``'auto'``: as many as the measured training speed of the DSTSP model fits into its time budget,
+    for both variants. ``settings['threads']`` sets the runs' intra-op threads.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    epochs = settings["epochs"]
+    if epochs == "auto":
+        probe = build_config("dstsp", settings, epochs=1)
+        budget_s = probe.train_cfg.get("time_budget_s")
+        if not budget_s:
+            raise ValueError("--epochs auto needs a time budget (--time-budget-min)")
+        epochs = auto_epochs(probe, budget_s, settings.get("train_subset") or TRAIN_SIZE)
+    rows = [run_variant(variant, build_config(variant, settings, epochs), out_dir, settings.get("threads") or 0)
+            for variant in variants]
+    resolved = resolve_settings(settings)
+    table = markdown(rows, resolved["batch_size"])
+    (out_dir / "results.md").write_text(table)
+    record = dict(settings=dict(resolved, variants=list(variants), schedule_epochs=epochs), machine=machine(),
+                  rows=rows)
+    (out_dir / "results.json").write_text(json.dumps(record, indent=2, default=str))
+    figure = figure or out_dir / "curve.png"
+    plot_curves(rows, figure, f"SMixer on Fashion-MNIST, {machine()['cores']} CPU cores")
+    print("\n" + table)
+    print(f"results: {out_dir / 'results.json'}, {out_dir / 'results.md'}; curve: {figure}")
+    return rows
+
+
+def markdown(rows: Sequence[Dict[str, Any]], batch_size: int) -> str:
+    mb = 1024 ** 2
+    lines = [f"| variant | test top-1 (%) | top-5 (%) | epochs | training time (min) | training throughput "
+             f"(samples/s) | saved for backward (MB per batch of {batch_size}) | energy (mJ/image) | "
+             f"SOPs (M/image) | parameters |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['top1']:.2f} | {r['top5']:.2f} | {r['epochs_done']}"
+                     f"{' (budget)' if r['budget_hit'] else ''} | {r['train_time_s'] / 60:.1f} | "
+                     f"{r['throughput']:.0f} | {r['saved_bytes_per_batch'] / mb:.1f} | {r['energy_mj']:.4f} | "
+                     f"{r['sops'] / 1e6:.2f} | {r['params'] / 1e3:.0f}k |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(rows: Sequence[Dict[str, Any]], path: Path, title: str) -> None:
+    """Test top-1 over training minutes, one line per row, with the 88% goal."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for r in rows:
+        minutes = [c["train_time_s"] / 60 for c in r["curve"]]
+        accuracy = [c["accuracy/top1"] for c in r["curve"]]
+        ax.plot(minutes, accuracy, marker="o", label=f"{r['variant']} ({r['top1']:.2f}%)")
+    ax.axhline(88.0, color="grey", linestyle="--", linewidth=1, label="goal 88%")
+    ax.set_xlabel("training time (min)")
+    ax.set_ylabel("test top-1 accuracy (%)")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=max(0.0, min(min(c["accuracy/top1"] for c in r["curve"]) for r in rows) - 5))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,272 @@
+"""The pruned encoder: a pruner and the blocks it prunes for, and the one place that knows where pruning happens.
+
+Every model family with encoder blocks (the SMixer classifier, the time-series forecaster, the detector's SMixer
+stages) holds a :class:`PrunedEncoder` as ``blocks`` and runs it on the stream ``[T, B, N, C]`` its stem produces.
+The pruner (any registered :class:`zoo.pruning.Pruner`, built from ``pruning=dict(type=...)``) says *what* is
+kept; the :class:`Placement` says *where*:
+
+- ``after_stem`` (default; DSTSP's ``AS``): once, before block 0;
+- ``in_stem`` (DSTSP's ``IS``): time steps inside the stem (the stem calls :attr:`PrunedEncoder.stem_pruner` after
+  its pruning layer), tokens before block ``start``;
+- ``dict(start=s)``: once, before block ``s`` (blocks before it see every token);
+- ``dict(start=s, every=k)``: before blocks ``s, s + k, s + 2k, ...``, each point pruning the already pruned
+  stream again (e.g. STATA: every third block from ``L / 3``);
+- ``pass_through=True``: the pruned tokens and steps skip the blocks up to the next pruning point (or the end) and
+  are put back unchanged, so the stream keeps its full size between segments (the detector's stages;
+  ``dict(every=1, pass_through=True)`` is TP-Spikformer's per-block pruning).
+
+The ``dstsp=dict(...)`` shorthand of the models is split here (:meth:`PruningOptions.resolve`) into the pruner's
+options, the placement, the mixer's W_M' mode and the stem's pruning layer.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+
+import torch
+from torch import Tensor, nn
+
+from .layers import StepPruner, take_steps
+from .mixer import EncoderBlock
+from .pruning import DSTSPConfig, DSTSPShorthand, Pruned, Pruner, build
+
+__all__ = ["Placement", "PruningOptions", "PrunedEncoder", "smixer_encoder"]
+
+PlacementSpec = Union["Placement", str, Mapping[str, Any], None]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the encoder prunes (module docstring). Built from a name (``after_stem``, ``in_stem``) or a dict.
+
+    Attributes:
+        in_stem: time steps are pruned inside the stem; the pruning points then prune tokens only.
+        start: the first pruning point: before block ``start`` (0: right after the stem).
+        every: 0 for one pruning point; ``k > 0`` for points before blocks ``start, start + k, ...``.
+        pass_through: pruned tokens and steps skip the blocks up to the next point (or the end) and are put back.
+    """
+
+    in_stem: bool = False
+    start: int = 0
+    every: int = 0
+    pass_through: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("in_stem", "pass_through"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"placement {name} must be True or False, got {getattr(self, name)!r}")
+        for name in ("start", "every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"placement {name} must be an integer >= 0, got {value!r}")
+
+    @classmethod
+    def build(cls, spec: PlacementSpec) -> "Placement":
+        if spec is None or isinstance(spec, cls):
+            return spec or cls()
+        if isinstance(spec, str):
+            if spec not in _NAMED:
+                raise ValueError(f"unknown placement {spec!r}; use one of {sorted(_NAMED)} or a dict of "
+                                 f"{[f.name for f in fields(cls)]}")
+            return _NAMED[spec]
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"placement must be a name, a dict or a Placement, got {type(spec).__name__}")
+        unknown = sorted(set(spec) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown placement options {unknown}; known: {[f.name for f in fields(cls)]}")
+        return cls(**spec)
+
+    def points(self, depth: int) -> Tuple[int, ...]:
+        """The block indices before which the encoder prunes, for an encoder of ``depth`` blocks."""
+        if self.start >= depth:
+            raise ValueError(f"placement start {self.start} is not a block of this {depth}-block encoder "
+                             f"(0..{depth - 1})")
+        return tuple(range(self.start, depth, self.every)) if self.every else (self.start,)
+
+
+_NAMED = {"after_stem": Placement(), "in_stem": Placement(in_stem=True)}
+
+
+@dataclass(frozen=True)
+class PruningOptions:
+    """A model's pruning options, each for the part that owns it.
+
+    Attributes:
+        pruning: the pruner's config ``dict(type=<registered pruner>, ...)`` or ``None``.
+        placement: the encoder's :class:`Placement`.
+        mixer_weight: the token mixer's W_M' mode (``static``, ``random``, ``crop``; :class:`zoo.mixer.TokenMixing`).
+        stem_layer: the stem layer after which ``in_stem`` placement prunes time steps.
+    """
+
+    pruning: Optional[Mapping[str, Any]] = None
+    placement: Placement = Placement()
+    mixer_weight: str = "static"
+    stem_layer: int = 0
+
+    @classmethod
+    def resolve(cls, dstsp: Union[DSTSPConfig, Mapping[str, Any], None] = None,
+                pruning: Optional[Mapping[str, Any]] = None, placement: PlacementSpec = None,
+                mixer_weight: Optional[str] = None, stem_layer: Optional[int] = None) -> "PruningOptions":
+        """The model arguments -> options. ``dstsp`` is the shorthand (:class:`zoo.pruning.DSTSPShorthand`); an
+        explicit ``pruning`` / ``placement`` / ``mixer_weight`` / ``stem_layer`` (not ``None``) replaces its part,
+        so ``zoo.create("smixer-cifar10-dstsp", pruning=dict(type=...))`` swaps the pruner of a DSTSP variant."""
+        short = DSTSPShorthand.split(dstsp)
+        implied = (dict(pruning=short.pruning, placement=short.placement, mixer_weight=short.mixer_weight,
+                        stem_layer=short.stem_layer) if short else asdict(cls()))
+        given = dict(pruning=pruning, placement=placement, mixer_weight=mixer_weight, stem_layer=stem_layer)
+        args = {k: implied[k] if v is None else v for k, v in given.items()}
+        return cls(args["pruning"], Placement.build(args["placement"]), args["mixer_weight"], args["stem_layer"])
+
+
+def _compose_steps(outer: Optional[Tensor], inner: Optional[Tensor]) -> Optional[Tensor]:
+    """Kept-step indices ``[T1, B]`` (into T) then ``[T2, B]`` (into T1) -> ``[T2, B]`` into T."""
+    if inner is None:
+        return outer
+    return inner if outer is None else take_steps(outer, inner)
+
+
+def _compose_tokens(outer: Optional[Tensor], steps: Optional[Tensor], inner: Optional[Tensor]) -> Optional[Tensor]:
+    """Kept-token indices ``[T1, B, N1]`` (into N), then steps ``[T2, B]`` and tokens ``[T2, B, N2]`` (into N1)
+    kept from that stream -> ``[T2, B, N2]`` into N."""
+    if outer is None:
+        return inner
+    outer = outer if steps is None else take_steps(outer, steps)
+    return outer if inner is None else outer.gather(2, inner)
+
+
+@dataclass
+class _Held:
+    """A pass-through segment: the stream before pruning and what the pruner kept of it (its own indices)."""
+
+    outer: Pruned
+    steps: Optional[Tensor]
+    tokens: Optional[Tensor]
+
+    def put_back(self, kept: Tensor) -> Pruned:
+        """``kept`` ``[T', B, N', C]`` back into the outer stream ``[T, B, N, C]``; the rest passes unchanged."""
+        full = self.outer.stream
+        if self.tokens is not None:
+            base = take_steps(full, self.steps) if self.steps is not None else full
+            kept = base.scatter(2, self.tokens.unsqueeze(-1).expand_as(kept), kept)
+        if self.steps is not None:
+            batch = torch.arange(full.shape[1], device=full.device)
+            restored = full.clone()
+            restored[self.steps, batch] = kept
+            kept = restored
+        return self.outer._replace(stream=kept)
+
+
+class PrunedEncoder(nn.Module):
+    """``depth`` blocks and the pruner that shortens their stream at the :class:`Placement`'s points.
+
+    ``make_block(kept_tokens)`` builds one block for the token count it will see when the pruner is active
+    (``None``: all ``num_tokens``); it is called for blocks 0..depth-1 in order. The pruner's ratios are checked
+    here (``kept_tokens``, and ``kept_steps`` when ``time_steps`` is given), so a ratio that keeps nothing fails
+    when the model is built. The pruner is ``bind``-ed to the blocks.
+
+    Children: the blocks, named ``0`` .. ``depth - 1`` (a model holding the encoder as ``blocks`` has the
+    state-dict keys ``blocks.<i>.*`` of a plain ``ModuleList``), and ``pruner`` if any. ``len``, indexing and
+    iteration go over the blocks.
+
+    ``forward(tokens, step_index=None)``: ``tokens`` ``[T, B, N, C]`` from the stem (``T`` the kept steps and
+    ``step_index`` ``[T, B]`` when the stem pruned them) -> :class:`zoo.pruning.Pruned` ``(stream [T', B, N', C],
+    step_index [T', B] | None, token_index [T', B, N'] | None)``, the indices into the stem's full T and N (with
+    ``pass_through`` the stream is full-size again and the indices are the stem's).
+    """
+
+    def __init__(self, make_block: Callable[[Optional[int]], nn.Module], depth: int, num_tokens: int,
+                 pruner: Optional[Pruner] = None, placement: PlacementSpec = None,
+                 time_steps: Optional[int] = None) -> None:
+        super().__init__()
+        self.placement = Placement.build(placement)
+        self.points = frozenset(self.placement.points(depth) if pruner is not None else ())
+        self.pruner = pruner
+        self.depth, self.num_tokens = depth, num_tokens
+        block_tokens = list(self._block_tokens(num_tokens))
+        if pruner is not None and time_steps is not None:
+            self._check_steps(time_steps)
+        for i, kept in enumerate(block_tokens):
+            self.add_module(str(i), make_block(None if kept == num_tokens else kept))
+        if pruner is not None:
+            pruner.bind(list(self))
+
+    def _block_tokens(self, num_tokens: int) -> Iterator[int]:
+        """The token count each block sees while the pruner is active."""
+        tokens = num_tokens
+        for i in range(self.depth):
+            if i in self.points:
+                tokens = self.pruner.kept_tokens(num_tokens if self.placement.pass_through else tokens)
+            yield tokens
+
+    def _check_steps(self, time_steps: int) -> None:
+        """Raise if the pruner keeps no step of ``time_steps`` at the stem or at any pruning point."""
+        if self.placement.in_stem:
+            self.pruner.kept_steps(time_steps)
+            return
+        steps = time_steps
+        for _ in self.points:
+            steps = self.pruner.kept_steps(time_steps if self.placement.pass_through else steps)
+
+    def __len__(self) -> int:
+        return self.depth
+
+    def __iter__(self) -> Iterator[nn.Module]:
+        return (self._modules[str(i)] for i in range(self.depth))
+
+    def __getitem__(self, index: int) -> nn.Module:
+        return self._modules[str(range(self.depth)[index])]
+
+    def extra_repr(self) -> str:
+        return f"placement={self.placement}, points={sorted(self.points)}"
+
+    @property
+    def stem_pruner(self) -> Optional[StepPruner]:
+        """What a stem calls to prune time steps inside it (``in_stem`` placement), or ``None``."""
+        return self.prune_in_stem if self.pruner is not None and self.placement.in_stem else None
+
+    def prune_in_stem(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        """``x`` ``[T, B, *]`` inside the stem -> kept ``[T', B, *]`` and the step index ``[T', B]`` (or ``None``)."""
+        kept, steps, _ = self.pruner(x, steps_only=True)
+        return kept, steps
+
+    def aux_loss(self) -> Optional[Tensor]:
+        """The pruner's auxiliary loss term of the last forward pass (``None`` without one)."""
+        return self.pruner.aux_loss() if self.pruner is not None else None
+
+    def forward(self, tokens: Tensor, step_index: Optional[Tensor] = None) -> Pruned:
+        state, held = Pruned(tokens, step_index, None), None
+        for i, block in enumerate(self):
+            if i in self.points:
+                if held is not None:
+                    state = held.put_back(state.stream)
+                state, held = self._prune(state)
+            state = state._replace(stream=block(state.stream, state.token_index))
+        return held.put_back(state.stream) if held is not None else state
+
+    def _prune(self, state: Pruned) -> Tuple[Pruned, Optional[_Held]]:
+        kept, steps, tokens = self.pruner(state.stream, prune_time=not self.placement.in_stem)
+        pruned = Pruned(kept, _compose_steps(state.step_index, steps),
+                        _compose_tokens(state.token_index, steps, tokens))
+        return pruned, (_Held(state, steps, tokens) if self.placement.pass_through else None)
+
+
+def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ratio: float = 4.0,
+                   mixer: str = "stm", neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
+                   options: PruningOptions = PruningOptions(), time_steps: Optional[int] = None) -> PrunedEncoder:
+    """A :class:`PrunedEncoder` of ``depth`` :class:`zoo.mixer.EncoderBlock` s (the SMixer / Spikformer blocks).
+
+    The pruner is built from ``options.pruning`` with the model's neuron as context; the blocks' token mixers use
+    ``options.mixer_weight``. A static ``N' x N'`` W_M' needs a pruner that prunes in training and evaluation alike.
+    """
+    pruner = build(options.pruning, neuron=neuron, neuron_kwargs=neuron_kwargs)
+    if (options.mixer_weight == "static" and pruner is not None and not pruner.always_active
+            and pruner.kept_tokens(num_tokens) < num_tokens):
+        raise ValueError(f"a static N'xN' mixer weight cannot serve unpruned tokens: {type(pruner).__name__} "
+                         f"({pruner.extra_repr()}) does not prune in training and evaluation alike; use "
+                         f"mixer_weight='random' or 'crop'")
+
+    def make_block(kept_tokens: Optional[int]) -> EncoderBlock:
+        return EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, neuron_kwargs,
+                            options.mixer_weight, kept_tokens)
+
+    return PrunedEncoder(make_block, depth, num_tokens, pruner, options.placement, time_steps)
