@@ -186,3 +186,27 @@ def test_smixer_dstsp_learns_real_cifar10_images():
     assert loss.item() < 0.05 * first
     with torch.no_grad():
         assert (model.eval()(images).argmax(1) == labels).float().mean() >= 0.9
+
+
+def test_model_contract_forward_head_and_reset_classifier():
+    """timm's contract: forward = forward_head(forward_features); pre_logits gives the pooled features; a new
+    head for other classes keeps every other weight."""
+    model = zoo.create("smixer-cifar10", **TINY).eval()
+    x = torch.randn(2, 3, 32, 32)
+    features = model.forward_features(x)
+    assert torch.equal(model(x), model.forward_head(features))
+    assert model.forward_head(features, pre_logits=True).shape == (2, 32) and model.num_classes == 10
+    before = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("head.")}
+    model.reset_classifier(3)
+    assert model(x).shape == (2, 3) and model.num_classes == 3 and model.init_args["num_classes"] == 3
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    model.reset_classifier(0)
+    assert model(x).shape == (2, 32)
+
+
+def test_fashion_mnist_variants_are_the_main_job_models():
+    """`smixer-fmnist(-dstsp)`: the main job's sizes (docs/classification.md: 181k and 161k parameters)."""
+    dense, pruned = zoo.create("smixer-fmnist"), zoo.create("smixer-fmnist-dstsp")
+    assert (n_params(dense), n_params(pruned)) == (180_690, 160_770)
+    assert pruned(torch.randn(2, 1, 28, 28)).shape == (2, 10)
+    assert zoo.get_pretrained_cfg("smixer-fmnist").input_size == (1, 28, 28)

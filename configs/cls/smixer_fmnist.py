@@ -11,7 +11,7 @@ train_dataloader = dict(batch_size=64, dataset=dict(pipeline=[dict(type='mmcv.Ra
                                                              dict(type='PackClsInputs')]))
 model = dict(
     type='SpikingClassifier',
-    backbone='smixer-cifar10',
+    backbone='smixer-fmnist',  # zoo/models/smixer.py: the main job's model
     # --embed-dim, --depth, --num-heads, --time-steps (T: the image is repeated T times)
     backbone_args=dict(num_classes=10, img_size=28, in_chans=1, embed_dim=64, depth=2, num_heads=8, mlp_ratio=4.0,
                        time_steps=2),

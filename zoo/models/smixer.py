@@ -47,6 +47,7 @@ class SMixer(nn.Module):
         if num_classes < 0:
             raise ValueError(f"num_classes must be >= 0 (0: no head, pooled features out), got {num_classes}")
         self.img_size, self.in_chans, self.time_steps, self.time_first = img_size, in_chans, time_steps, time_first
+        self.num_classes = num_classes
         self.num_tokens = (img_size // downsample) ** 2
         options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight, stem_layer)
         self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, neuron_kwargs,
@@ -88,49 +89,87 @@ class SMixer(nn.Module):
         tokens, stem_steps = self.patch_embed(x, self.time_steps, self.blocks.stem_pruner)
         return self.blocks(tokens, stem_steps).stream
 
+    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+        """Stream ``[T', B, N', C]`` -> logits ``[B, num_classes]`` (mean over tokens, head, mean over time), or the
+        pooled features ``[B, C]`` with ``pre_logits=True``."""
+        pooled = features.mean(2)  # [T', B, C]
+        return pooled.mean(0) if pre_logits else self.head(pooled).mean(0)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the head by a new one for ``num_classes`` (0: no head), for fine-tuning on other classes."""
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be >= 0, got {num_classes}")
+        self.num_classes = self.init_args["num_classes"] = num_classes
+        dim = self.patch_embed.convs[-1].conv.out_channels + self.patch_embed.shortcut.conv.out_channels
+        self.head = nn.Linear(dim, num_classes) if num_classes else nn.Identity()
+
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.forward_features(x).mean(2)).mean(0)
+        return self.forward_head(self.forward_features(x))
 
 
-def _variant(name: str, cfg: PretrainedCfg, **args: Any) -> None:
-    register_model(name, cfg, **args)(SMixer)
-
-
+# Variants: one explicit registration each (grep a name to find its definition). The pretrained config says what
+# a variant eats (input size, normalisation, classes, T) and the paper's numbers it is checked against.
 _IMAGENET = dict(dataset="imagenet-1k", num_classes=1000, input_size=(3, 224, 224), time_steps=1)
 _CIFAR = dict(input_size=(3, 32, 32), mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616), time_steps=4)
 _DVS = dict(mean=(0.0, 0.0), std=(1.0, 1.0))
-_PAPER_DSTSP = dict(spatial_ratio=0.3)  # ImageNet: P_s 0.3, T = 1 so the time is already "pruned to 1"
-_SMALL_DSTSP = dict(spatial_ratio=0.3, temporal_ratio=0.75)  # CIFAR, T = 4 -> 1 step (Table 6 last row)
+_FMNIST = dict(dataset="fashion-mnist", num_classes=10, input_size=(1, 28, 28), mean=(0.2860,), std=(0.3530,),
+               time_steps=2)
 
-for width, (params, params_dstsp, top1, top1_dstsp) in {512: (30.12, 27.61, 73.82, 73.56),
-                                                      768: (61.16, 58.66, 76.68, 76.87)}.items():
-    arch = dict(img_size=224, embed_dim=width, depth=8, num_heads=16, downsample=16)
-    _variant(f"stmixer-8-{width}", PretrainedCfg(**_IMAGENET, paper_params_m=params, paper_top1=top1), **arch)
-    _variant(f"stmixer-8-{width}-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=params_dstsp,
-                                                       paper_top1=top1_dstsp), **arch, dstsp=_PAPER_DSTSP)
+# STMixer-8-512 / -768 on ImageNet (Table 2). DSTSP: P_s 0.3, T = 1 so time is already "pruned to 1".
+_STMIXER_512 = dict(img_size=224, embed_dim=512, depth=8, num_heads=16, downsample=16)
+_STMIXER_768 = dict(img_size=224, embed_dim=768, depth=8, num_heads=16, downsample=16)
+_PAPER_DSTSP = dict(spatial_ratio=0.3)
+register_model("stmixer-8-512", PretrainedCfg(**_IMAGENET, paper_params_m=30.12, paper_top1=73.82),
+               **_STMIXER_512)(SMixer)
+register_model("stmixer-8-512-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=27.61, paper_top1=73.56),
+               **_STMIXER_512, dstsp=_PAPER_DSTSP)(SMixer)
+register_model("stmixer-8-768", PretrainedCfg(**_IMAGENET, paper_params_m=61.16, paper_top1=76.68),
+               **_STMIXER_768)(SMixer)
+register_model("stmixer-8-768-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=58.66, paper_top1=76.87),
+               **_STMIXER_768, dstsp=_PAPER_DSTSP)(SMixer)
 
-# CIFAR SMixer: STMixer's CIFAR model, 4 blocks x 384 channels, 4x stem (8x8 = 64 tokens), 16 heads.
-# The paper uses I-LIF neurons in all its small-dataset experiments (appendix E.2).
+# CIFAR SMixer: STMixer's CIFAR model, 4 blocks x 384 channels, 4x stem (8x8 = 64 tokens), 16 heads, I-LIF (the
+# paper uses I-LIF in all its small-dataset experiments, appendix E.2). DSTSP: P_s 0.3, T 4 -> 1 (Table 6 last
+# row). ``spikformer-*``: Spikformer's spiking self-attention on the same stem and blocks (mixer vs attention).
 _CIFAR_ARCH = dict(img_size=32, embed_dim=384, depth=4, num_heads=16, downsample=4, neuron="ilif")
-for classes, (top1, top1_dstsp) in {10: (96.01, 95.67), 100: (81.87, 81.03)}.items():
-    base = PretrainedCfg(**_CIFAR, dataset=f"cifar{classes}", num_classes=classes, paper_params_m=8.29, paper_top1=top1)
-    _variant(f"smixer-cifar{classes}", base, **_CIFAR_ARCH)
-    _variant(f"smixer-cifar{classes}-dstsp",
-             PretrainedCfg(**{**base.to_dict(), "paper_params_m": 8.24, "paper_top1": top1_dstsp}),
-             **_CIFAR_ARCH, dstsp=_SMALL_DSTSP)
-    # Spikformer's spiking self-attention on the same stem and blocks: mixer vs attention, all else equal.
-    _variant(f"spikformer-cifar{classes}", PretrainedCfg(**_CIFAR, dataset=f"cifar{classes}", num_classes=classes),
-             **_CIFAR_ARCH, mixer="ssa")
+_SMALL_DSTSP = dict(spatial_ratio=0.3, temporal_ratio=0.75)
+register_model("smixer-cifar10", PretrainedCfg(**_CIFAR, dataset="cifar10", num_classes=10, paper_params_m=8.29,
+                                               paper_top1=96.01), **_CIFAR_ARCH)(SMixer)
+register_model("smixer-cifar10-dstsp", PretrainedCfg(**_CIFAR, dataset="cifar10", num_classes=10,
+                                                     paper_params_m=8.24, paper_top1=95.67),
+               **_CIFAR_ARCH, dstsp=_SMALL_DSTSP)(SMixer)
+register_model("spikformer-cifar10", PretrainedCfg(**_CIFAR, dataset="cifar10", num_classes=10),
+               **_CIFAR_ARCH, mixer="ssa")(SMixer)
+register_model("smixer-cifar100", PretrainedCfg(**_CIFAR, dataset="cifar100", num_classes=100, paper_params_m=8.29,
+                                                paper_top1=81.87), **_CIFAR_ARCH)(SMixer)
+register_model("smixer-cifar100-dstsp", PretrainedCfg(**_CIFAR, dataset="cifar100", num_classes=100,
+                                                      paper_params_m=8.24, paper_top1=81.03),
+               **_CIFAR_ARCH, dstsp=_SMALL_DSTSP)(SMixer)
+register_model("spikformer-cifar100", PretrainedCfg(**_CIFAR, dataset="cifar100", num_classes=100),
+               **_CIFAR_ARCH, mixer="ssa")(SMixer)
 
-# DVS SMixer: 2 blocks x 256 channels, 16 heads, on 2-polarity event frames at 48 x 48 (CIFAR10-DVS is
-# downsampled to 48 x 48 as in STMixer; DVS128 Gesture is binned and resized the same way) with a 4x stem
-# (12 x 12 = 144 tokens): see docs/models.md for the parameter-count choices.
+# DVS SMixer: 2 blocks x 256 channels, 8 heads, on 2-polarity event frames at 48 x 48 (CIFAR10-DVS is downsampled
+# to 48 x 48 as in STMixer; DVS128 Gesture is binned and resized the same way) with a 4x stem (12 x 12 = 144
+# tokens): see docs/models.md for the parameter-count choices. DSTSP: P_s 0.3, P_t 0.9.
 _DVS_ARCH = dict(img_size=48, in_chans=2, embed_dim=256, depth=2, num_heads=8, downsample=4, neuron="ilif")
-for dataset, classes, steps, (top1, top1_dstsp) in (("dvs128", 11, 16, (98.61, 98.26)),
-                                                   ("cifar10dvs", 10, 10, (83.30, 82.56))):
-    base = PretrainedCfg(**_DVS, dataset=dataset, num_classes=classes, input_size=(2, 48, 48), time_steps=steps,
-                         paper_params_m=2.63, paper_top1=top1)
-    _variant(f"smixer-{dataset}", base, **_DVS_ARCH)
-    _variant(f"smixer-{dataset}-dstsp", PretrainedCfg(**{**base.to_dict(), "paper_params_m": 2.55,
-                                                         "paper_top1": top1_dstsp}),
-             **_DVS_ARCH, dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.9))
+_DVS_DSTSP = dict(spatial_ratio=0.3, temporal_ratio=0.9)
+register_model("smixer-dvs128", PretrainedCfg(**_DVS, dataset="dvs128", num_classes=11, input_size=(2, 48, 48),
+                                              time_steps=16, paper_params_m=2.63, paper_top1=98.61),
+               **_DVS_ARCH)(SMixer)
+register_model("smixer-dvs128-dstsp", PretrainedCfg(**_DVS, dataset="dvs128", num_classes=11, input_size=(2, 48, 48),
+                                                    time_steps=16, paper_params_m=2.55, paper_top1=98.26),
+               **_DVS_ARCH, dstsp=_DVS_DSTSP)(SMixer)
+register_model("smixer-cifar10dvs", PretrainedCfg(**_DVS, dataset="cifar10dvs", num_classes=10,
+                                                  input_size=(2, 48, 48), time_steps=10, paper_params_m=2.63,
+                                                  paper_top1=83.30), **_DVS_ARCH)(SMixer)
+register_model("smixer-cifar10dvs-dstsp", PretrainedCfg(**_DVS, dataset="cifar10dvs", num_classes=10,
+                                                        input_size=(2, 48, 48), time_steps=10, paper_params_m=2.55,
+                                                        paper_top1=82.56), **_DVS_ARCH, dstsp=_DVS_DSTSP)(SMixer)
+
+# Fashion-MNIST SMixer: the main job's model (`make demo`, configs/cls/smixer*_fmnist.py), sized for a 2-core CPU:
+# 28 x 28 grey images, 4x stem (7 x 7 = 49 tokens), 2 blocks x 64 channels, 8 heads, T = 2, I-LIF. DSTSP: P_s 0.3
+# (49 -> 34 tokens), P_t 0.5 (T 2 -> 1) inside the stem (the full-resolution stem dominates this model's cost).
+_FMNIST_ARCH = dict(img_size=28, in_chans=1, embed_dim=64, depth=2, num_heads=8, downsample=4, neuron="ilif")
+register_model("smixer-fmnist", PretrainedCfg(**_FMNIST), **_FMNIST_ARCH)(SMixer)
+register_model("smixer-fmnist-dstsp", PretrainedCfg(**_FMNIST), **_FMNIST_ARCH,
+               dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.5, temporal_placement="IS"))(SMixer)
