@@ -112,3 +112,13 @@ def test_load_from_local_hub_cache_by_name_and_repo_id(tmp_path):
     with torch.no_grad():
         expected = float(model(torch.randn(2, 3, 32, 32)).sum())
     assert a == pytest.approx(expected, abs=1e-4) and b == pytest.approx(expected, abs=1e-4)
+
+
+def test_create_records_every_constructor_argument():
+    """The builder, not the model, records the arguments (defaults filled in, config objects as dicts)."""
+    from zoo.pruning import DSTSPConfig
+
+    model = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4, dstsp=DSTSPConfig(spatial_ratio=0.3))
+    assert model.init_args["dstsp"] == DSTSPConfig(spatial_ratio=0.3).to_dict()
+    assert model.init_args["time_first"] is False and model.init_args["neuron"] == "ilif"
+    json.dumps(model.init_args)  # what config.json stores

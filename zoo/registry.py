@@ -4,8 +4,8 @@ from __future__ import annotations
 import copy
 import fnmatch
 import inspect
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from torch import nn
 
@@ -105,7 +105,27 @@ def create(name: str, **overrides: Any) -> nn.Module:
     """Build a registered variant with random weights; ``overrides`` replace constructor arguments."""
     entry = _entry(name)
     _check_options(name, entry.fn, overrides)
-    model = entry.fn(**model_args(name, **overrides))
+    args = model_args(name, **overrides)
+    model = entry.fn(**args)
     model.variant = name
     model.pretrained_cfg = get_pretrained_cfg(name)
+    model.init_args = constructor_args(entry.fn, args)
     return model
+
+
+def constructor_args(fn: Callable[..., nn.Module], args: Dict[str, Any]) -> Dict[str, Any]:
+    """Every argument of ``fn`` as the call bound it (defaults filled in), as plain JSON-able values: what
+    ``config.json`` stores and ``zoo.load`` rebuilds the model from."""
+    bound = inspect.signature(fn).bind(**args)
+    bound.apply_defaults()
+    return {k: _plain(v) for k, v in bound.arguments.items()}
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _plain(asdict(value))
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

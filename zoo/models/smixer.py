@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from ..encoder import PruningOptions, smixer_encoder
 from ..layers import SpikingPatchSplitting
-from ..pruning import DSTSPConfig, DSTSPShorthand
+from ..pruning import DSTSPConfig
 from ..registry import PretrainedCfg, register_model
 
 __all__ = ["SMixer"]
@@ -55,13 +55,6 @@ class SMixer(nn.Module):
         self.blocks = smixer_encoder(embed_dim, self.num_tokens, depth, num_heads, mlp_ratio, mixer, neuron,
                                      neuron_kwargs, options, time_steps)
         self.head = nn.Linear(embed_dim, num_classes) if num_classes else nn.Identity()
-        shorthand = DSTSPShorthand.split(dstsp)
-        self.init_args = dict(img_size=img_size, in_chans=in_chans, num_classes=num_classes, embed_dim=embed_dim,
-                              depth=depth, num_heads=num_heads, mlp_ratio=mlp_ratio, downsample=downsample,
-                              time_steps=time_steps, mixer=mixer, neuron=neuron, neuron_kwargs=neuron_kwargs,
-                              dstsp=shorthand.to_dict() if shorthand else None, time_first=time_first,
-                              pruning=None if pruning is None else dict(pruning), placement=placement,
-                              mixer_weight=mixer_weight, stem_layer=stem_layer)
 
     def _check_input(self, x: Tensor) -> Tensor:
         """Refuse, with one line naming the problem, what would otherwise fail deep inside or give NaN logits."""
@@ -99,7 +92,9 @@ class SMixer(nn.Module):
         """Replace the head by a new one for ``num_classes`` (0: no head), for fine-tuning on other classes."""
         if num_classes < 0:
             raise ValueError(f"num_classes must be >= 0, got {num_classes}")
-        self.num_classes = self.init_args["num_classes"] = num_classes
+        self.num_classes = num_classes
+        if hasattr(self, "init_args"):  # recorded by zoo.create: saved folders rebuild the new head
+            self.init_args["num_classes"] = num_classes
         dim = self.patch_embed.convs[-1].conv.out_channels + self.patch_embed.shortcut.conv.out_channels
         self.head = nn.Linear(dim, num_classes) if num_classes else nn.Identity()
 

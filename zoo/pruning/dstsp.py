@@ -141,7 +141,7 @@ class DSTSPShorthand:
         return dict(type="DSTSP", **self.config.to_dict())
 
     def to_dict(self) -> Dict[str, Any]:
-        """The shorthand with every option spelled out (what a model records in ``init_args``)."""
+        """The shorthand with every option spelled out (a config that does not depend on the defaults)."""
         placement = next(k for k, v in _PLACEMENTS.items() if v == self.placement)
         return dict(self.config.to_dict(), temporal_placement=placement, stem_layer=self.stem_layer,
                     mixer_weight=self.mixer_weight)
