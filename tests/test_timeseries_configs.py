@@ -14,6 +14,7 @@ from mmengine.runner import Runner
 
 import tasks.timeseries  # noqa: F401  (registers the task's classes)
 from tasks.registry import DATASETS, MODELS
+from tasks.common import runs
 from tasks.timeseries import report as ts_report
 from test_timeseries_helpers import BENCHMARKS, REPO, write_benchmark
 
@@ -26,7 +27,7 @@ def _tool(name: str):
     return module
 
 
-train_tool, test_tool, ts_configs = (_tool(n) for n in ("train", "test", "ts_configs"))
+ts_configs = _tool("ts_configs")
 
 CONFIGS = REPO / "configs" / "ts"
 LEAVES = sorted(CONFIGS.glob("*.py"))
@@ -103,23 +104,22 @@ def test_each_model_type_trains_keeps_its_best_checkpoint_and_tests(model_name, 
     config = CONFIGS / ts_configs.leaf_name(model_name, "metr_la", 6, "adam_cosine")
     work_dir = tmp_path / config.stem
     file = benchmark_files["metr_la"]
-    options = [f"{loader}.dataset.file={file}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")]
-    options += [f"model.net.{k}={v}" for k, v in TINY_NET.items()]
-    options += ["train_cfg.max_epochs=2", "default_hooks.logger.interval=1"]
-    runner = train_tool.main([str(config), "--work-dir", str(work_dir), "--cfg-options", *options])
+    options = {f"{loader}.dataset.file": str(file) for loader in ("train_dataloader", "val_dataloader",
+                                                                    "test_dataloader")}
+    options.update({f"model.net.{k}": v for k, v in TINY_NET.items()})
+    options.update({"train_cfg.max_epochs": 2, "default_hooks.logger.interval": 1})
+    runner = runs.train(runs.train_config(config, work_dir, cfg_options=options))
     assert runner.train_loop.epoch == 2
     best = sorted(work_dir.glob("best_ts_mse_epoch_*.pth"))
     assert len(best) == 1
     out = tmp_path / "metrics.json"
-    metrics = test_tool.main([str(config), str(best[0]), "--work-dir", str(work_dir), "--out", str(out),
-                              "--cfg-options", *options])
+    metrics = runs.evaluate(config, best[0], work_dir, cfg_options=options, out=out)
     assert set(metrics) == {"ts/mse", "ts/r2", "ts/rse", "ts/mae", "ts/rmse", "ts/r2_global"}
     assert json.loads(out.read_text())["ts/rse"] == pytest.approx(metrics["ts/rse"])
     assert metrics["ts/r2"] == pytest.approx(1 - metrics["ts/rse"] ** 2)  # Eq. 15 and 16 share their SST
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
-    # the report tool (direct inference + evaluate_predictions) reproduces tools/test.py's numbers
-    overrides = train_tool.parse_args([str(config), "--cfg-options", *options]).cfg_options
-    rows = ts_report.forecast_report([config], tmp_path, [288], png=tmp_path / "plot.png", cfg_options=overrides)
+    # the report (direct inference + evaluate_predictions) reproduces the test run's numbers
+    rows = ts_report.forecast_report([config], tmp_path, [288], png=tmp_path / "plot.png", cfg_options=options)
     name = ts_report.model_name(config)
     for key in ("r2", "rse", "mae", "rmse", "mse", "r2_global"):
         assert rows[name][key] == pytest.approx(metrics[f"ts/{key}"], rel=1e-5, abs=1e-7)
@@ -130,12 +130,12 @@ def test_each_model_type_trains_keeps_its_best_checkpoint_and_tests(model_name, 
 def test_early_stopping_ends_training_when_the_validation_loss_stalls(benchmark_files, tmp_path):
     """``min_delta`` larger than any change: the second validation counts as no improvement (patience 1)."""
     file = benchmark_files["solar"]
-    options = [f"{loader}.dataset.file={file}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")]
-    options += [f"model.net.{k}={v}" for k, v in TINY_NET.items()]
-    options += ["train_cfg.max_epochs=5", "train_dataloader.batch_size=16"]
+    options = {f"{loader}.dataset.file": str(file) for loader in ("train_dataloader", "val_dataloader",
+                                                                    "test_dataloader")}
+    options.update({f"model.net.{k}": v for k, v in TINY_NET.items()})
+    options.update({"train_cfg.max_epochs": 5, "train_dataloader.batch_size": 16})
     config = CONFIGS / ts_configs.leaf_name("transformer", "solar", 6, "adam_cosine")
-    cfg = train_tool.build_config(train_tool.parse_args([str(config), "--work-dir", str(tmp_path), "--cfg-options",
-                                                         *options]))
+    cfg = runs.train_config(config, tmp_path, cfg_options=options)
     cfg.custom_hooks[0].update(patience=1, min_delta=1e9, strict=True)  # strict: 'ts/mse' must be reported
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -30,7 +30,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import zoo  # noqa: E402
 from tasks.common.cli import run_command  # noqa: E402
-from zoo.ops import op_report  # noqa: E402
+from zoo.ops import op_report, saved_tensor_bytes  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -71,20 +71,6 @@ def sample_batch(model: torch.nn.Module, batch: int, seed: int = 0) -> Tuple[tor
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def saved_tensor_bytes(step) -> int:
-    """Bytes of distinct storages autograd saves for backward during ``step()`` (the forward pass)."""
-    seen: Dict[Tuple[int, torch.device], int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        seen[(storage.data_ptr(), t.device)] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step()
-    return sum(seen.values())
 
 
 def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:

@@ -15,11 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from tasks.common import init_cpu_process_group, run_command  # noqa: E402
-from tasks.common.checkpoint import check_state_dict_matches  # noqa: E402
-from tasks.common.config import load_config, make_work_dir  # noqa: E402
+from tasks.common import run_command  # noqa: E402
+from tasks.common.runs import evaluate  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -36,17 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
-    cfg.load_from, cfg.resume = args.checkpoint, False
-    make_work_dir(cfg.work_dir)
-    init_cpu_process_group(cfg)
-    runner = Runner.from_cfg(cfg)
-    check_state_dict_matches(runner.model, args.checkpoint)  # mmengine would load a foreign one partially
-    metrics = runner.test()
-    if args.out:
-        Path(args.out).write_text(json.dumps(metrics, indent=2, default=float))
+    metrics = evaluate(args.config, args.checkpoint, args.work_dir, args.cfg_options, args.launcher, args.out)
     print(json.dumps(metrics, indent=2, default=float))
     return metrics
 

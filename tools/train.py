@@ -19,12 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from tasks.common import init_cpu_process_group, run_command  # noqa: E402
-from tasks.common.checkpoint import check_state_dict_matches, latest_checkpoint  # noqa: E402
-from tasks.common.config import load_config, make_work_dir  # noqa: E402
+from tasks.common import run_command  # noqa: E402  (also registers the engine and SafeCheckpointHook)
+from tasks.common.runs import train, train_config  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,28 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build_config(args: argparse.Namespace) -> Config:
-    cfg = load_config(args.config, args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
-    if args.resume == "auto":
-        cfg.resume, cfg.load_from = True, latest_checkpoint(cfg.work_dir)
-    elif args.resume:
-        if not Path(args.resume).is_file():
-            raise FileNotFoundError(f"checkpoint to resume from not found: {args.resume}")
-        cfg.resume, cfg.load_from = True, args.resume
-    return cfg
-
-
 def main(argv=None) -> Runner:
-    cfg = build_config(parse_args(argv))
-    make_work_dir(cfg.work_dir)
-    init_cpu_process_group(cfg)
-    runner = Runner.from_cfg(cfg)
-    if cfg.resume and cfg.load_from:
-        check_state_dict_matches(runner.model, cfg.load_from)
-    runner.train()
-    return runner
+    args = parse_args(argv)
+    return train(train_config(args.config, args.work_dir, args.resume, args.cfg_options, args.launcher))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ Two kinds of numbers:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -24,7 +24,8 @@ from torch import Tensor, nn
 from .mixer import AttentionProduct, TokenMixing
 from .neurons import ILIF, LIF
 
-__all__ = ["appendix_a", "LayerOps", "OpReport", "op_report", "E_MAC_PJ", "E_AC_PJ", "FIRST_LAYER_RULES"]
+__all__ = ["appendix_a", "LayerOps", "OpReport", "op_report", "saved_tensor_bytes", "E_MAC_PJ", "E_AC_PJ",
+           "FIRST_LAYER_RULES"]
 
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
@@ -192,3 +193,17 @@ def op_report(model: nn.Module, inputs: Tensor, forward: Optional[Callable[[Tens
         for handle in handles:
             handle.remove()
     return report
+
+
+def saved_tensor_bytes(step: Callable[[], Any]) -> int:
+    """Bytes of distinct storages autograd saves for backward during ``step()`` (the forward pass)."""
+    seen: Dict[Tuple[int, torch.device], int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        seen[(storage.data_ptr(), t.device)] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        step()
+    return sum(seen.values())

@@ -7,15 +7,15 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import torch
 from mmengine.config import Config
 
 from tasks.registry import DATASETS, MODELS
-from zoo.ops import op_report
+from zoo.ops import op_report, saved_tensor_bytes
 
-__all__ = ["load_trained_model", "real_batch", "saved_tensor_bytes", "measure_costs", "measure_speed", "auto_epochs",
+__all__ = ["load_trained_model", "real_batch", "measure_costs", "measure_speed", "auto_epochs",
            "machine"]
 
 
@@ -34,20 +34,6 @@ def real_batch(cfg: Config, model: torch.nn.Module, split: str, size: int) -> Di
     data = dict(inputs=torch.stack([it["inputs"] for it in items]),
                 data_samples=dict(gt_label=torch.tensor([it["data_samples"]["gt_label"] for it in items])))
     return model.data_preprocessor(data, False)
-
-
-def saved_tensor_bytes(step: Callable[[], Any]) -> int:
-    """Bytes of distinct storages autograd saves for backward during ``step()`` (the forward pass)."""
-    seen: Dict[Tuple[int, torch.device], int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        seen[(storage.data_ptr(), t.device)] = storage.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        step()
-    return sum(seen.values())
 
 
 def measure_costs(cfg: Config, model: torch.nn.Module, batch_size: int) -> Dict[str, float]:
