@@ -14,8 +14,8 @@ from torch import Tensor, nn
 
 from .neurons import ILIF, LIF, collapse_spike_slots, spike_slots
 
-__all__ = ["make_neuron", "take_steps", "SlotLinear", "SlotConv2d", "LinearBN", "ConvBN", "SpikingPatchSplitting",
-           "NEURONS", "StepPruner"]
+__all__ = ["make_neuron", "take_steps", "per_step", "SlotLinear", "SlotConv2d", "LinearBN", "ConvBN",
+           "SpikingPatchSplitting", "NEURONS", "StepPruner"]
 
 NEURONS: Dict[str, Callable[..., nn.Module]] = {"lif": LIF, "ilif": ILIF}
 StepPruner = Callable[[Tensor], Tuple[Tensor, Optional[Tensor]]]  # [T, B, *] -> kept [T', B, *], index [T', B]
@@ -36,6 +36,12 @@ def _check_slots(slots: int) -> int:
     if int(slots) < 1:
         raise ValueError(f"slots must be >= 1, got {slots}")
     return int(slots)
+
+
+def per_step(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """Apply a per-image ``fn`` to every time step at once: ``[T, B, ...]`` -> ``[T, B, ...']`` (SpikingJelly's
+    ``SeqToANNContainer``: time and batch folded into one batch dimension, then unfolded)."""
+    return fn(x.flatten(0, 1)).unflatten(0, x.shape[:2])
 
 
 class SlotLinear(nn.Linear):
@@ -76,8 +82,8 @@ class SlotConv2d(nn.Conv2d):
         if x.dim() == 4:
             return super().forward(x)
         if self.slots == 1:
-            return super().forward(x.flatten(0, 1)).unflatten(0, x.shape[:2])
-        y = self._conv_forward(x.flatten(0, 1), self.weight, None).unflatten(0, x.shape[:2])
+            return per_step(super().forward, x)
+        y = per_step(lambda z: self._conv_forward(z, self.weight, None), x)
         y = collapse_spike_slots(y, self.slots)
         return y if self.bias is None else y + self.bias.view(-1, 1, 1)
 
@@ -120,9 +126,7 @@ class ConvBN(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         y = self.conv(x)
-        if y.dim() == 4:
-            return self.bn(y)
-        return self.bn(y.flatten(0, 1)).unflatten(0, y.shape[:2])
+        return self.bn(y) if y.dim() == 4 else per_step(self.bn, y)
 
 
 def _stem_strides(downsample: int) -> Tuple[int, ...]:

@@ -66,7 +66,8 @@ def _surrogate(name: str, alpha: float | None) -> Tuple[Callable[[Tensor, float]
 
 def _check_sequence(x: Tensor, who: str) -> None:
     if x.dim() < 2:
-        raise ValueError(f"{who} expects a time-first sequence [T, ...] with at least 2 dims, got shape {tuple(x.shape)}")
+        raise ValueError(f"{who} expects a time-first sequence [T, ...] with at least 2 dims, "
+                         f"got shape {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"{who} expects a floating-point input, got {x.dtype}")
 

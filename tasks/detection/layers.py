@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.layers import make_neuron
+from zoo.layers import make_neuron, per_step
 
-__all__ = ["DEFAULT_NEURON", "build_neuron", "per_step", "SpikeConv", "BNAndPad", "RepConv", "SepRepConv",
+__all__ = ["DEFAULT_NEURON", "build_neuron", "SpikeConv", "BNAndPad", "RepConv", "SepRepConv",
            "SepConv", "ConvBlock", "AllConvBlock", "SpikeSPPF", "fuse_reparam"]
 
 DEFAULT_NEURON: Dict[str, Any] = dict(kind="ilif", max_value=4, decay=0.25)
@@ -37,11 +37,6 @@ def build_neuron(neuron: Optional[Dict[str, Any]] = None) -> nn.Module:
         raise ValueError("the detector's layers take I-LIF's integer form only: drop spike_driven=True (the "
                          "spike-driven form gives the same outputs, docs/neurons.md)")
     return make_neuron(cfg.pop("kind", "ilif"), **cfg)
-
-
-def per_step(module: nn.Module, x: Tensor) -> Tensor:
-    """Apply a 4-D module to every time step: ``[T, B, C, H, W]`` -> ``[T, B, C', H', W']``."""
-    return module(x.flatten(0, 1)).unflatten(0, x.shape[:2])
 
 
 class SpikeConv(nn.Module):
@@ -63,10 +58,7 @@ class SpikeConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if self.sn is not None:
             x = self.sn(x)
-        y = self.conv(x.flatten(0, 1))
-        if self.bn is not None:
-            y = self.bn(y)
-        return y.unflatten(0, x.shape[:2])
+        return per_step(self.conv if self.bn is None else lambda z: self.bn(self.conv(z)), x)
 
 
 class BNAndPad(nn.BatchNorm2d):

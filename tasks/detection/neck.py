@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from zoo.layers import per_step
+
 from .layers import AllConvBlock, ConvBlock, SpikeConv
 
 __all__ = ["SpikingPAN"]
@@ -14,7 +16,7 @@ __all__ = ["SpikingPAN"]
 
 def _upsample(x: Tensor) -> Tensor:
     """Nearest 2x up-sampling of every step: ``[T, B, C, H, W]`` -> ``[T, B, C, 2H, 2W]``."""
-    return F.interpolate(x.flatten(0, 1), scale_factor=2.0, mode="nearest").unflatten(0, x.shape[:2])
+    return per_step(lambda y: F.interpolate(y, scale_factor=2.0, mode="nearest"), x)
 
 
 class SpikingPAN(nn.Module):
