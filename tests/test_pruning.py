@@ -215,3 +215,26 @@ def test_detector_stage_runs_the_test_pruner_with_pass_through():
         out = stage(x)
     tokens_in, tokens_out = x.flatten(3).transpose(2, 3), out.flatten(3).transpose(2, 3)
     assert torch.equal(tokens_out[:, :, 6:], tokens_in[:, :, 6:]) and not torch.equal(tokens_out, tokens_in)
+
+
+def test_a_pruners_aux_loss_joins_the_task_losses():
+    """A pruner's loss term (STATA's alignment losses, for one) reaches the training loss of every task as
+    ``loss_pruner``, which mmengine adds to the total; models without one are unchanged."""
+    import tasks.classification  # noqa: F401  (registers the task models)
+    import tasks.timeseries  # noqa: F401
+    from tasks.registry import MODELS
+
+    torch.manual_seed(0)
+    classifier = MODELS.build(dict(type="SpikingClassifier", backbone="smixer-cifar10",
+                                   backbone_args=dict(**TINY, pruning=dict(type="MyTestPruner", keep=10))))
+    losses = classifier(torch.randn(2, 3, 32, 32), dict(gt_label=torch.tensor([1, 2])), mode="loss")
+    assert set(losses) == {"loss", "accuracy", "loss_pruner"} and float(losses["loss_pruner"]) == 10.0
+    forecaster = MODELS.build(dict(type="Forecaster", net=dict(
+        type="SpikingForecaster", window=12, in_channels=3, out_channels=3, horizon=4, embed_dim=16, depth=1,
+        num_heads=2, mlp_hidden=32, pruning=dict(type="MyTestPruner", keep=6))))
+    target = torch.randn(2, 4, 3)
+    losses = forecaster(torch.randn(2, 12, 3), dict(target=target), mode="loss")
+    assert set(losses) == {"loss", "loss_pruner"} and float(losses["loss_pruner"]) == 6.0
+    dense = MODELS.build(dict(type="SpikingClassifier", backbone="smixer-cifar10", backbone_args=TINY))
+    assert set(dense(torch.randn(2, 3, 32, 32), dict(gt_label=torch.tensor([1, 2])), mode="loss")) == {
+        "loss", "accuracy"}

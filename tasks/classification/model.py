@@ -17,6 +17,7 @@ from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import Tensor
 
 import zoo
+from tasks.common.losses import with_pruner_losses
 from tasks.registry import MODELS
 
 from .batch_augment import MixupCutmix
@@ -180,7 +181,7 @@ class SpikingClassifier(BaseModel):
             loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
         with torch.no_grad():
             accuracy = (logits.argmax(-1) == labels).float().mean() * 100.0
-        return dict(loss=loss, accuracy=accuracy)
+        return with_pruner_losses(self.backbone, dict(loss=loss, accuracy=accuracy))
 
     @torch.no_grad()
     def predict(self, inputs: Tensor, labels: Tensor) -> List[dict]:

@@ -8,6 +8,7 @@ import torch
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from tasks.common.losses import with_pruner_losses
 from tasks.registry import MODELS
 
 from .checks import finite
@@ -97,7 +98,7 @@ class Forecaster(BaseModel):
                              f"got {type(data_samples).__name__}")
         target, observed = data_samples["target"], data_samples.get("observed")
         if mode == "loss":
-            return dict(loss=masked_mse(pred, target, observed))
+            return with_pruner_losses(self.net, dict(loss=masked_mse(pred, target, observed)))
         _check_targets(pred, target, observed)
         observed = torch.ones_like(target, dtype=torch.bool) if observed is None else observed
         return [dict(pred=p, target=t, observed=o) for p, t, o in zip(pred.detach(), target, observed)]
