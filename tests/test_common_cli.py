@@ -44,3 +44,10 @@ def test_debug_flag_is_removed_from_the_arguments():
     seen = []
     run_command(seen.append, ["a", "--debug", "b"])
     assert seen == [["a", "b"]]
+
+
+def test_first_line_is_the_reason_inside_a_message():
+    from tasks.common.cli import first_line
+
+    assert first_line(ValueError("Compressed file ended.\n  more detail")) == "Compressed file ended"
+    assert first_line(OSError()) == "OSError"

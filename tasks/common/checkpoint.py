@@ -29,6 +29,8 @@ from torch import nn
 from tasks.registry import HOOKS
 from zoo.fileio import write_atomic
 
+from .cli import first_line
+
 __all__ = ["SafeCheckpointHook", "AtomicLocalBackend", "to_safe", "from_safe", "check_checkpoint",
            "check_state_dict_matches", "latest_checkpoint"]
 
@@ -99,10 +101,6 @@ class SafeCheckpointHook(Hook):
                 checkpoint[key] = from_safe(checkpoint[key])
 
 
-def _first_line(err: BaseException) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
-
-
 def read_checkpoint(path: Union[str, Path]) -> Dict[str, Any]:
     """Load a training checkpoint safely, memory-mapped; one line naming the file if it cannot be read."""
     path = Path(path)
@@ -114,7 +112,7 @@ def read_checkpoint(path: Union[str, Path]) -> Dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:  # noqa: BLE001  (zip, pickle and safe-unpickler errors all mean "not usable")
         raise ValueError(f"checkpoint {path} cannot be read (truncated, corrupt, or not a torch checkpoint of "
-                         f"this project): {_first_line(err)}") from None
+                         f"this project): {first_line(err)}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ValueError(f"checkpoint {path} is not an mmengine training checkpoint (no 'state_dict'); "
                          f"zoo folders (model.safetensors) load with zoo.load")

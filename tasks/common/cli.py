@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any, Callable, List, Optional, Sequence
 
-__all__ = ["run_command", "one_line", "DEBUG_FLAG", "DEBUG_ENV"]
+__all__ = ["run_command", "one_line", "first_line", "DEBUG_FLAG", "DEBUG_ENV"]
 
 DEBUG_FLAG = "--debug"
 DEBUG_ENV = "SMIXER_DEBUG"
@@ -29,6 +29,13 @@ def one_line(err: BaseException) -> str:
     message = " ".join(text.split()) or type(err).__name__
     return message if isinstance(err, (ValueError, TypeError, OSError, KeyError, RuntimeError)) \
         else f"{type(err).__name__}: {message}"
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of a third-party error's message, without its final full stop (its type name when the message
+    is empty): the reason inside one of the project's own one-line messages."""
+    lines = str(err).strip().splitlines()
+    return lines[0].strip().rstrip(".") if lines else type(err).__name__
 
 
 def _debug_requested(argv: List[str]) -> bool:

@@ -30,6 +30,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
+from tasks.common.cli import first_line
+
 __all__ = ["SeriesTable", "read_series", "detect_format", "FORMATS"]
 
 FORMATS = ("h5", "txt", "csv", "parquet")
@@ -160,7 +162,7 @@ def _h5_object(path: str, key: Optional[str]) -> object:
         try:
             return store[key]
         except Exception as err:  # noqa: BLE001  (a damaged table: PyTables / HDF5 errors of every kind)
-            raise ValueError(f"cannot read table {key!r} of {path} ({_first_line(err)}); the file is damaged or "
+            raise ValueError(f"cannot read table {key!r} of {path} ({first_line(err)}); the file is damaged or "
                              f"truncated: re-download it") from None
 
 
@@ -196,7 +198,7 @@ def _read_csv(path: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty; expected a CSV table with a header line") from None
     except pd.errors.ParserError as err:
-        raise ValueError(f"{path} is not a well-formed CSV table ({_first_line(err)}); every line must have the "
+        raise ValueError(f"{path} is not a well-formed CSV table ({first_line(err)}); every line must have the "
                          f"fields of the header line") from None
     except PermissionError:
         raise
@@ -204,7 +206,7 @@ def _read_csv(path: str) -> pd.DataFrame:
         raise ValueError(f"{path} is not a text CSV file (binary content); is it another format? rename it or pass "
                          f"fmt= one of {FORMATS}") from None
     except _DECOMPRESSION_ERRORS as err:
-        raise ValueError(f"cannot read {path} ({_first_line(err)}); the file is truncated or not compressed as its "
+        raise ValueError(f"cannot read {path} ({first_line(err)}); the file is truncated or not compressed as its "
                          f"name says: re-download it") from None
     if not isinstance(frame.index, pd.RangeIndex):
         raise ValueError(f"{path}: the data lines have more fields than the first line, so the first line is not "
@@ -231,14 +233,9 @@ def _read_parquet(path: str) -> pd.DataFrame:
     except ImportError as err:
         raise ImportError(f"reading {path} needs the 'pyarrow' package (pip install pyarrow)") from err
     except Exception as err:  # noqa: BLE001  (pyarrow's ArrowInvalid / OSError for any unreadable file)
-        reason = _first_line(err).replace(f"Could not open Parquet input source '{path}': ", "")
+        reason = first_line(err).replace(f"Could not open Parquet input source '{path}': ", "")
         raise ValueError(f"cannot read {path} as parquet ({reason}); the file is empty, truncated or not a "
                          f"parquet file: re-create it, or pass fmt= if it is another format") from None
-
-
-def _first_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0].strip().rstrip(".") if lines else type(err).__name__
 
 
 # --------------------------------------------------------------------------------------------- table contents

@@ -23,7 +23,7 @@ from mmengine.dataset import BaseDataset
 from tasks.common.seeding import sample_seed, seeded
 
 __all__ = ["ClsBaseDataset", "ArrayClsDataset", "seeded", "sample_seed", "check_dir", "check_file", "check_root",
-           "check_int", "check_labels", "first_line"]
+           "check_int", "check_labels"]
 
 
 def check_dir(path: Path, layout: str) -> Path:
@@ -69,11 +69,6 @@ def check_labels(labels: Any, num_classes: int, where: str) -> np.ndarray:
         raise ValueError(f"{where}: labels {sorted(set(bad.tolist()))[:5]} are outside 0..{num_classes - 1}; the "
                          f"file is corrupt or of another dataset")
     return array.astype(np.int64)
-
-
-def first_line(err: BaseException) -> str:
-    """The first line of a third-party error's message (its type name when the message is empty)."""
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _options(cls: type) -> List[str]:

@@ -34,10 +34,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import numpy.lib.recfunctions as rfn
 
+from tasks.common.cli import first_line
 from tasks.registry import DATASETS
 from zoo.fileio import write_atomic
 
-from .base import ClsBaseDataset, check_dir, check_int, check_root, first_line
+from .base import ClsBaseDataset, check_dir, check_int, check_root
 
 __all__ = ["EventFrameDataset", "DVS128Gesture", "CIFAR10DVS", "bin_events", "check_events"]
 

@@ -17,9 +17,10 @@ from typing import Any, List, Sequence, Tuple, Union
 
 import cv2
 
+from tasks.common.cli import first_line
 from tasks.registry import DATASETS
 
-from .base import ClsBaseDataset, check_dir, check_root, first_line
+from .base import ClsBaseDataset, check_dir, check_root
 
 __all__ = ["ImageFolder"]
 
