@@ -141,7 +141,7 @@ def test_spikeyolo_m_replica_and_smixer_parameter_counts():
 
 
 def test_spike_driven_neurons_are_refused_by_the_detector():
-    from tasks.detection.layers import build_neuron
+    from tasks.detection.layers import build_det_neuron
 
     with pytest.raises(ValueError, match="integer form only: drop spike_driven=True"):
-        build_neuron(dict(kind="ilif", spike_driven=True))
+        build_det_neuron(dict(type="ILIF", spike_driven=True))

@@ -120,5 +120,5 @@ def test_create_records_every_constructor_argument():
 
     model = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4, dstsp=DSTSPConfig(spatial_ratio=0.3))
     assert model.init_args["dstsp"] == DSTSPConfig(spatial_ratio=0.3).to_dict()
-    assert model.init_args["time_first"] is False and model.init_args["neuron"] == "ilif"
+    assert model.init_args["time_first"] is False and model.init_args["neuron"] == dict(type="ILIF")
     json.dumps(model.init_args)  # what config.json stores

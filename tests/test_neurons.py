@@ -159,3 +159,21 @@ def test_expand_rejects_non_integers():
         expand_integer_spikes(torch.tensor([[0.5]]), 4)
     with pytest.raises(ValueError, match="multiple"):
         collapse_spike_slots(torch.zeros(5, 2), 4)
+
+
+def test_one_neuron_config_convention():
+    """``dict(type=..., **options)`` everywhere; a bare name is that neuron with its defaults (case-insensitive)."""
+    from zoo.layers import build_neuron, neuron_cfg
+
+    assert neuron_cfg("ilif") == dict(type="ILIF") and neuron_cfg(dict(type="lif", decay=0.25)) == dict(type="LIF",
+                                                                                                      decay=0.25)
+    given = dict(type="ILIF", max_value=2)
+    neuron = build_neuron(given)
+    assert isinstance(neuron, ILIF) and neuron.max_value == 2 and given == dict(type="ILIF", max_value=2)  # not mutated
+    assert isinstance(build_neuron("LIF"), LIF)
+    with pytest.raises(ValueError, match=r"has no type: use dict\(type="):
+        neuron_cfg(dict(decay=0.5))
+    with pytest.raises(TypeError, match="neuron must be dict"):
+        neuron_cfg(0.5)
+    with pytest.raises(ValueError, match=r"neuron 'ILIF' does not take \['threshold'\]"):
+        build_neuron(dict(type="ILIF", threshold=1.0))

@@ -64,9 +64,9 @@ class KeepEven(Pruner):
 def test_registry_lists_builds_and_refuses_bad_configs():
     assert {"DSTSP", "MyTestPruner", "KeepEven"} <= set(zoo.list_pruners())
     assert zoo.list_pruners() == sorted(zoo.list_pruners())
-    pruner = build(dict(type="DSTSP", spatial_ratio=0.3), neuron="ilif", neuron_kwargs=None)
+    pruner = build(dict(type="DSTSP", spatial_ratio=0.3), neuron=dict(type="ILIF"))
     assert isinstance(pruner, DSTSP) and type(pruner.neuron).__name__ == "ILIF" and pruner.cfg.spatial_ratio == 0.3
-    assert isinstance(build(dict(type="MyTestPruner", keep=3), neuron="lif"), MyTestPruner)  # context it takes not
+    assert isinstance(build(dict(type="MyTestPruner", keep=3), neuron="LIF"), MyTestPruner)  # context it takes not
     assert build(None) is None
     with pytest.raises(ValueError, match=r"unknown pruner type 'Nope'; registered: \["):
         build(dict(type="Nope"))

@@ -1,4 +1,4 @@
-"""Spike-driven I-LIF end to end: ``neuron_kwargs=dict(spike_driven=True)`` gives the integer form's outputs.
+"""Spike-driven I-LIF end to end: ``neuron=dict(type="ILIF", spike_driven=True)`` gives the integer form's outputs.
 
 Every I-LIF then emits ``[T*D, ...]`` binary slots and every layer that consumes spikes applies its weights slot by
 slot and sums the D slots of each step before its bias and BN (``zoo.layers.SlotLinear`` / ``SlotConv2d``,
@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import zoo
-from zoo.layers import LinearBN, SlotConv2d, SlotLinear, make_neuron
+from zoo.layers import LinearBN, SlotConv2d, SlotLinear, build_neuron
 from zoo.mixer import AttentionProduct, TokenMixing
 from zoo.neurons import ILIF, collapse_spike_slots, expand_integer_spikes
 from zoo.ops import op_report
@@ -35,7 +35,7 @@ def integer_and_spike_driven(**kwargs):
     """The integer-form CIFAR SMixer (BN statistics calibrated on the images) and its spike-driven twin, float64."""
     torch.manual_seed(0)
     integer = zoo.create("smixer-cifar10", **kwargs).double()
-    spike_driven = zoo.create("smixer-cifar10", neuron_kwargs=dict(spike_driven=True), **kwargs).double()
+    spike_driven = zoo.create("smixer-cifar10", neuron=dict(type="ILIF", spike_driven=True), **kwargs).double()
     return integer, spike_driven
 
 
@@ -150,7 +150,7 @@ def test_op_report_counts_the_same_sops_and_energy_on_both_forms():
 
 
 def test_neuron_options_are_checked_by_name():
-    with pytest.raises(ValueError, match=r"neuron 'lif' does not take \['spike_driven'\]"):
-        zoo.create("stmixer-8-512", embed_dim=32, depth=1, neuron_kwargs=dict(spike_driven=True))
+    with pytest.raises(ValueError, match=r"neuron 'LIF' does not take \['spike_driven'\]"):
+        zoo.create("stmixer-8-512", embed_dim=32, depth=1, neuron=dict(type="LIF", spike_driven=True))
     with pytest.raises(ValueError, match="does not take"):
-        make_neuron("ilif", max_val=4)
+        build_neuron(dict(type="ILIF", max_val=4))

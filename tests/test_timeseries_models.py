@@ -11,7 +11,7 @@ from tasks.timeseries import (SJ_LIF_TAU2, CPGLinear, ForecastDataset, Forecaste
                               TransformerForecaster, cpg_code, masked_mse, persistence_forecast, predict,
                               seasonal_naive_forecast)
 from test_timeseries_helpers import write_txt
-from zoo.layers import make_neuron
+from zoo.layers import build_neuron
 from zoo.mixer import EncoderBlock, SpikingSelfAttention, SpikingTokenMixer
 from zoo.pruning import DSTSP
 
@@ -48,7 +48,7 @@ def test_sj_lif_tau2_equals_spikingjelly_lif_node():
     x = torch.randn(6, 3, 40) * 2
     x1, x2 = x.clone().requires_grad_(), x.clone().requires_grad_()
     ref = sj.LIFNode(tau=2.0, step_mode="m", detach_reset=True, surrogate_function=surrogate.ATan())(x1)
-    ours = make_neuron("lif", **SJ_LIF_TAU2)(x2)
+    ours = build_neuron(SJ_LIF_TAU2)(x2)
     assert ref.sum() > 0 and torch.equal(ref, ours)
     weights = torch.randn_like(x)
     (ref * weights).sum().backward()

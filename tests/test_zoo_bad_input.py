@@ -53,7 +53,7 @@ def test_forward_refuses_bad_tensors(model, x, error, match):
     ("smixer-cifar10", dict(dstsp=dict(temporal_ratio=0.9)), ValueError, r"keeps 0 of 4 temporal units"),
     ("smixer-cifar10", dict(time_steps=0), ValueError, r"time_steps must be >= 1"),
     ("smixer-cifar10", dict(num_classes=-1), ValueError, r"num_classes must be >= 0"),
-    ("smixer-cifar10", dict(neuron="if"), ValueError, r"unknown neuron 'if'"),
+    ("smixer-cifar10", dict(neuron="if"), ValueError, r"unknown neuron type 'if'"),
     ("smixer-cifar10", dict(img_size=30), ValueError, r"img_size 30 is not divisible"),
 ])
 def test_create_refuses_bad_names_and_options(name, options, error, match):

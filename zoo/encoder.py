@@ -21,12 +21,12 @@ options, the placement, the mixer's W_M' mode and the stem's pruning layer.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
-from .layers import StepPruner, take_steps
+from .layers import NeuronCfg, StepPruner, take_steps
 from .mixer import EncoderBlock
 from .pruning import DSTSPConfig, DSTSPShorthand, Pruned, Pruner, build
 
@@ -251,14 +251,14 @@ class PrunedEncoder(nn.Module):
 
 
 def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ratio: float = 4.0,
-                   mixer: str = "stm", neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
-                   options: PruningOptions = PruningOptions(), time_steps: Optional[int] = None) -> PrunedEncoder:
+                   mixer: str = "stm", neuron: NeuronCfg = "LIF", options: PruningOptions = PruningOptions(),
+                   time_steps: Optional[int] = None) -> PrunedEncoder:
     """A :class:`PrunedEncoder` of ``depth`` :class:`zoo.mixer.EncoderBlock` s (the SMixer / Spikformer blocks).
 
     The pruner is built from ``options.pruning`` with the model's neuron as context; the blocks' token mixers use
     ``options.mixer_weight``. A static ``N' x N'`` W_M' needs a pruner that prunes in training and evaluation alike.
     """
-    pruner = build(options.pruning, neuron=neuron, neuron_kwargs=neuron_kwargs)
+    pruner = build(options.pruning, neuron=neuron)
     if (options.mixer_weight == "static" and pruner is not None and not pruner.always_active
             and pruner.kept_tokens(num_tokens) < num_tokens):
         raise ValueError(f"a static N'xN' mixer weight cannot serve unpruned tokens: {type(pruner).__name__} "
@@ -266,7 +266,7 @@ def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ra
                          f"mixer_weight='random' or 'crop'")
 
     def make_block(kept_tokens: Optional[int]) -> EncoderBlock:
-        return EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, neuron_kwargs,
-                            options.mixer_weight, kept_tokens)
+        return EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, options.mixer_weight,
+                            kept_tokens)
 
     return PrunedEncoder(make_block, depth, num_tokens, pruner, options.placement, time_steps)

@@ -7,29 +7,51 @@ Layout conventions (used everywhere in the zoo):
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from .neurons import ILIF, LIF, collapse_spike_slots, spike_slots
 
-__all__ = ["make_neuron", "take_steps", "per_step", "SlotLinear", "SlotConv2d", "LinearBN", "ConvBN",
-           "SpikingPatchSplitting", "NEURONS", "StepPruner"]
+__all__ = ["NeuronCfg", "neuron_cfg", "build_neuron", "NEURONS", "take_steps", "per_step", "SlotLinear", "SlotConv2d",
+           "LinearBN", "ConvBN", "SpikingPatchSplitting", "StepPruner"]
 
-NEURONS: Dict[str, Callable[..., nn.Module]] = {"lif": LIF, "ilif": ILIF}
+NEURONS: Dict[str, Callable[..., nn.Module]] = {"LIF": LIF, "ILIF": ILIF}
+NeuronCfg = Union[str, Mapping[str, Any]]  # dict(type='LIF' | 'ILIF', **options), or the bare type name
 StepPruner = Callable[[Tensor], Tuple[Tensor, Optional[Tensor]]]  # [T, B, *] -> kept [T', B, *], index [T', B]
 
 
-def make_neuron(kind: str = "lif", **kwargs: Any) -> nn.Module:
-    """Build a multi-step neuron by name (``lif`` or ``ilif``) with its keyword arguments."""
-    if kind not in NEURONS:
-        raise ValueError(f"unknown neuron {kind!r}; choose one of {sorted(NEURONS)}")
-    known = [name for name in inspect.signature(NEURONS[kind]).parameters]
-    unknown = sorted(set(kwargs) - set(known))
+def neuron_cfg(neuron: NeuronCfg) -> Dict[str, Any]:
+    """The neuron config as a new dict ``dict(type=<LIF | ILIF>, **options)``, checked.
+
+    The one neuron convention of the zoo and the tasks: ``dict(type='LIF', decay=0.5)``, ``dict(type='ILIF',
+    max_value=4, spike_driven=True)``; a bare name (``'LIF'``, ``'ilif'``) means that neuron with its defaults.
+    Type names are case-insensitive.
+    """
+    if isinstance(neuron, str):
+        cfg: Dict[str, Any] = dict(type=neuron)
+    elif isinstance(neuron, Mapping):
+        cfg = dict(neuron)
+    else:
+        raise TypeError(f"neuron must be dict(type='LIF' | 'ILIF', ...) or a neuron name, got {type(neuron).__name__}")
+    kind = cfg.get("type")
+    if kind is None:
+        raise ValueError(f"neuron config {cfg} has no type: use dict(type='LIF' | 'ILIF', ...)")
+    if not isinstance(kind, str) or kind.upper() not in NEURONS:
+        raise ValueError(f"unknown neuron type {kind!r}; choose one of {sorted(NEURONS)}")
+    cfg["type"] = kind.upper()
+    known = list(inspect.signature(NEURONS[cfg["type"]]).parameters)
+    unknown = sorted(set(cfg) - set(known) - {"type"})
     if unknown:
-        raise ValueError(f"neuron {kind!r} does not take {unknown}; its options are {known}")
-    return NEURONS[kind](**kwargs)
+        raise ValueError(f"neuron {cfg['type']!r} does not take {unknown}; its options are {known}")
+    return cfg
+
+
+def build_neuron(neuron: NeuronCfg = "LIF") -> nn.Module:
+    """A multi-step neuron from its config (:func:`neuron_cfg`): ``dict(type='ILIF', max_value=4)`` -> ``ILIF``."""
+    cfg = neuron_cfg(neuron)
+    return NEURONS[cfg.pop("type")](**cfg)
 
 
 def _check_slots(slots: int) -> int:
@@ -153,8 +175,8 @@ class SpikingPatchSplitting(nn.Module):
     was pruned); the rest of the main path runs on the kept steps and the shortcut keeps the same steps.
     """
 
-    def __init__(self, in_channels: int, embed_dim: int, downsample: int = 16, neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None, prune_layer: int = 0) -> None:
+    def __init__(self, in_channels: int, embed_dim: int, downsample: int = 16, neuron: NeuronCfg = "LIF",
+                 prune_layer: int = 0) -> None:
         super().__init__()
         if embed_dim % 8:
             raise ValueError(f"embed_dim must be a multiple of 8 for patch splitting, got {embed_dim}")
@@ -164,7 +186,7 @@ class SpikingPatchSplitting(nn.Module):
         widths = [embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim, embed_dim * 7 // 8]
         strides = _stem_strides(downsample)
         chans = [in_channels] + widths
-        self.neurons = nn.ModuleList(make_neuron(neuron, **(neuron_kwargs or {})) for _ in range(4))
+        self.neurons = nn.ModuleList(build_neuron(neuron) for _ in range(4))
         slots = [1] + [spike_slots(n) for n in self.neurons]  # conv i > 0 consumes neuron i - 1's spikes
         self.convs = nn.ModuleList(ConvBN(chans[i], chans[i + 1], 3, strides[i], slots=slots[i]) for i in range(5))
         self.shortcut = ConvBN(in_channels, embed_dim // 8, downsample, downsample, padding=0)

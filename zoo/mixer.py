@@ -5,19 +5,19 @@ neuron, so every linear layer inside a branch sees spikes. Blocks take the prune
 ``[T, B, N']`` (or ``None``) so that the token mixer can use the right ``W_M'``; this module knows nothing of
 pruning otherwise (the pruned encoder, :mod:`zoo.encoder`, sizes and runs the blocks).
 
-Spike-driven I-LIF (``neuron_kwargs=dict(spike_driven=True)``): each neuron emits ``[T*D, ...]`` binary slots and
+Spike-driven I-LIF (``neuron=dict(type='ILIF', spike_driven=True)``): each neuron emits ``[T*D, ...]`` binary slots and
 the layer that consumes them is built with ``slots = D``: it applies its weights slot by slot and sums the D
 slots of each step right after the weight product (bias and BN after the sum), so every branch returns the
 integer form's ``[T, ...]`` result.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Optional
 
 import torch
 from torch import Tensor, nn
 
-from .layers import LinearBN, make_neuron
+from .layers import LinearBN, NeuronCfg, build_neuron, neuron_cfg
 from .neurons import collapse_spike_slots, spike_slots
 
 __all__ = ["TokenMixing", "AttentionProduct", "SpikingTokenMixer", "SpikingSelfAttention", "SpikingMLP",
@@ -94,14 +94,12 @@ class TokenMixing(nn.Module):
 class SpikingTokenMixer(nn.Module):
     """SN -> Linear-BN -> SN -> W_M -> SN -> Linear-BN (STMixer). ``[T, B, N, C]`` -> ``[T, B, N, C]``."""
 
-    def __init__(self, dim: int, num_tokens: int, num_heads: int, neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None, weight_mode: str = "static",
-                 kept_tokens: Optional[int] = None) -> None:
+    def __init__(self, dim: int, num_tokens: int, num_heads: int, neuron: NeuronCfg = "LIF",
+                 weight_mode: str = "static", kept_tokens: Optional[int] = None) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
-        nk = neuron_kwargs or {}
-        self.sn_in, self.sn_mix, self.sn_out = (make_neuron(neuron, **nk) for _ in range(3))
+        self.sn_in, self.sn_mix, self.sn_out = (build_neuron(neuron) for _ in range(3))
         self.proj_in = LinearBN(dim, dim, slots=spike_slots(self.sn_in))
         self.mixing = TokenMixing(num_tokens, num_heads, weight_mode, kept_tokens, slots=spike_slots(self.sn_mix))
         self.proj_out = LinearBN(dim, dim, slots=spike_slots(self.sn_out))
@@ -141,17 +139,15 @@ class SpikingSelfAttention(nn.Module):
     shorten N, so ``token_index`` is accepted and unused.
     """
 
-    def __init__(self, dim: int, num_heads: int, neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None, scale: float = 0.125,
+    def __init__(self, dim: int, num_heads: int, neuron: NeuronCfg = "LIF", scale: float = 0.125,
                  attn_threshold: float = 0.5) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f"dim {dim} is not divisible by num_heads {num_heads}")
-        nk = neuron_kwargs or {}
         self.num_heads = num_heads
-        self.sn_in, self.sn_q, self.sn_k, self.sn_v = (make_neuron(neuron, **nk) for _ in range(4))
-        attn_kwargs = dict(nk, v_threshold=attn_threshold) if neuron == "lif" else nk
-        self.sn_attn = make_neuron(neuron, **attn_kwargs)
+        self.sn_in, self.sn_q, self.sn_k, self.sn_v = (build_neuron(neuron) for _ in range(4))
+        cfg = neuron_cfg(neuron)  # Spikformer's attention LIF fires at 0.5; I-LIF has no threshold to lower
+        self.sn_attn = build_neuron(dict(cfg, v_threshold=attn_threshold) if cfg["type"] == "LIF" else cfg)
         self.product = AttentionProduct(scale, slots=spike_slots(self.sn_q))
         slots_in = spike_slots(self.sn_in)
         self.q, self.k, self.v = (LinearBN(dim, dim, slots=slots_in) for _ in range(3))
@@ -169,11 +165,9 @@ class SpikingSelfAttention(nn.Module):
 class SpikingMLP(nn.Module):
     """SN -> Linear-BN (C -> rC) -> SN -> Linear-BN (rC -> C). ``[T, B, N, C]`` -> ``[T, B, N, C]``."""
 
-    def __init__(self, dim: int, hidden: int, neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, dim: int, hidden: int, neuron: NeuronCfg = "LIF") -> None:
         super().__init__()
-        nk = neuron_kwargs or {}
-        self.sn_in, self.sn_hidden = make_neuron(neuron, **nk), make_neuron(neuron, **nk)
+        self.sn_in, self.sn_hidden = build_neuron(neuron), build_neuron(neuron)
         self.fc1 = LinearBN(dim, hidden, slots=spike_slots(self.sn_in))
         self.fc2 = LinearBN(hidden, dim, slots=spike_slots(self.sn_hidden))
 
@@ -188,17 +182,15 @@ class EncoderBlock(nn.Module):
     """
 
     def __init__(self, dim: int, num_tokens: int, num_heads: int, mlp_ratio: float = 4.0, mixer: str = "stm",
-                 neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
-                 weight_mode: str = "static", kept_tokens: Optional[int] = None) -> None:
+                 neuron: NeuronCfg = "LIF", weight_mode: str = "static", kept_tokens: Optional[int] = None) -> None:
         super().__init__()
         if mixer == "stm":
-            self.mixer: nn.Module = SpikingTokenMixer(dim, num_tokens, num_heads, neuron, neuron_kwargs,
-                                                      weight_mode, kept_tokens)
+            self.mixer: nn.Module = SpikingTokenMixer(dim, num_tokens, num_heads, neuron, weight_mode, kept_tokens)
         elif mixer == "ssa":
-            self.mixer = SpikingSelfAttention(dim, num_heads, neuron, neuron_kwargs)
+            self.mixer = SpikingSelfAttention(dim, num_heads, neuron)
         else:
             raise ValueError(f"mixer must be 'stm' or 'ssa', got {mixer!r}")
-        self.mlp = SpikingMLP(dim, int(dim * mlp_ratio), neuron, neuron_kwargs)
+        self.mlp = SpikingMLP(dim, int(dim * mlp_ratio), neuron)
 
     def forward(self, x: Tensor, token_index: Optional[Tensor] = None) -> Tensor:
         x = x + self.mixer(x, token_index)

@@ -108,7 +108,7 @@ def model_card(name: str, model: torch.nn.Module, cfg: Config, config_path: Path
         f"| input | {info.input_size} x T = {info.time_steps} |",
         f"| classes | {info.num_classes} |",
         f"| dataset | {info.dataset} |",
-        f"| neuron | {model.init_args['neuron']} |",
+        f"| neuron | {json.dumps(model.init_args['neuron'])} |",
         f"| optimiser | {optimizer.get('type', '?')} lr {optimizer.get('lr', '?')} |",
         f"| epochs | {cfg.get('train_cfg', {}).get('max_epochs', '?')} |",
         f"| checkpoint | `{checkpoint.name}` |", "",

@@ -16,18 +16,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from zoo.encoder import PruningOptions, smixer_encoder
+from zoo.layers import NeuronCfg
 from zoo.pruning import DSTSPConfig
 
-from .layers import DEFAULT_NEURON, AllConvBlock, ConvBlock, SpikeConv, SpikeSPPF
+from .layers import AllConvBlock, ConvBlock, SpikeConv, SpikeSPPF, detector_neuron
 
 __all__ = ["SMixerStage", "SpikeYOLOBackbone", "STAGE_TYPES"]
 
 STAGE_TYPES = ("allconv", "conv", "smixer")
-
-
-def _neuron_parts(neuron: Optional[Dict[str, Any]]) -> Tuple[str, Dict[str, Any]]:
-    cfg = dict(DEFAULT_NEURON if neuron is None else neuron)
-    return cfg.pop("kind", "ilif"), cfg
 
 
 class SMixerStage(nn.Module):
@@ -46,21 +42,21 @@ class SMixerStage(nn.Module):
 
     def __init__(self, dim: int, grid: Tuple[int, int], depth: int, num_heads: int = 1, mlp_ratio: float = 4.0,
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None,
-                 neuron: Optional[Dict[str, Any]] = None, pruning: Optional[Mapping[str, Any]] = None,
+                 neuron: Optional[NeuronCfg] = None, pruning: Optional[Mapping[str, Any]] = None,
                  placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None) -> None:
         super().__init__()
         if len(grid) != 2 or min(grid) < 1:
             raise ValueError(f"token grid must be (height, width) >= 1, got {grid}")
         self.grid = (int(grid[0]), int(grid[1]))
         num_tokens = self.grid[0] * self.grid[1]
-        kind, kwargs = _neuron_parts(neuron)
         options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
         if options.placement.in_stem or options.stem_layer:
             raise ValueError("SMixerStage has no stem to prune time steps in: placement 'in_stem' (DSTSP "
                              "temporal_placement='IS') and stem_layer are not available in the detector; use "
                              "'after_stem' ('AS')")
         options = replace(options, placement=replace(options.placement, pass_through=True))
-        self.blocks = smixer_encoder(dim, num_tokens, depth, num_heads, mlp_ratio, "stm", kind, kwargs, options)
+        self.blocks = smixer_encoder(dim, num_tokens, depth, num_heads, mlp_ratio, "stm", detector_neuron(neuron),
+                                     options)
 
     def forward(self, x: Tensor) -> Tensor:
         t, b, c, h, w = x.shape
@@ -94,7 +90,7 @@ class SpikeYOLOBackbone(nn.Module):
         num_heads: heads of the token mixer per stage (only SMixer stages use it).
         dstsp: the DSTSP shorthand (``zoo.pruning.DSTSPShorthand``: DSTSP options plus ``mixer_weight``) for the
             SMixer stages, or ``None``.
-        neuron: ``dict(kind='ilif', max_value=4, decay=0.25)`` (default) or another zoo neuron config.
+        neuron: ``dict(type='ILIF', max_value=4, decay=0.25)`` (default) or another zoo neuron config.
         pruning, placement, mixer_weight: the SMixer stages' pruner ``dict(type=...)``, placement and W_M' mode
             (:class:`SMixerStage`); when given they replace the matching part of ``dstsp``.
     """
@@ -105,7 +101,7 @@ class SpikeYOLOBackbone(nn.Module):
                  sppf_channels: Optional[int] = None, in_channels: int = 3, time_steps: int = 1,
                  train_size: Union[int, Sequence[int]] = 640, num_heads: Sequence[int] = (1, 1, 1, 1),
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None,
-                 neuron: Optional[Dict[str, Any]] = None, pruning: Optional[Mapping[str, Any]] = None,
+                 neuron: Optional[NeuronCfg] = None, pruning: Optional[Mapping[str, Any]] = None,
                  placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None) -> None:
         super().__init__()
         for name, value in (("widths", widths), ("depths", depths), ("stage_types", stage_types),

@@ -22,12 +22,14 @@ from mmengine.dist import get_world_size
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
+from zoo.layers import NeuronCfg
+
 from .layers import SpikeConv
 
 __all__ = ["SpikeYOLOHead"]
 
 
-def _branch(in_channels: int, hidden: int, out_channels: int, neuron: Optional[Dict[str, Any]]) -> nn.Sequential:
+def _branch(in_channels: int, hidden: int, out_channels: int, neuron: Optional[NeuronCfg]) -> nn.Sequential:
     return nn.Sequential(SpikeConv(in_channels, hidden, 3, neuron=neuron), SpikeConv(hidden, hidden, 3, neuron=neuron),
                          SpikeConv(hidden, out_channels, 1, bias=True, norm=False, neuron=neuron))
 
@@ -48,7 +50,7 @@ class SpikeYOLOHead(BaseDenseHead):
 
     def __init__(self, num_classes: int, in_channels: Sequence[int] = (160, 320, 640),
                  strides: Sequence[int] = (8, 16, 32), reg_max: int = 16, prior_image_size: int = 640,
-                 neuron: Optional[Dict[str, Any]] = None,
+                 neuron: Optional[NeuronCfg] = None,
                  loss_cls: Dict[str, Any] = dict(type="CrossEntropyLoss", use_sigmoid=True, reduction="mean",
                                                  loss_weight=0.5),
                  loss_bbox: Dict[str, Any] = dict(type="CIoULoss", reduction="mean", loss_weight=7.5),

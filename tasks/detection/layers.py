@@ -22,21 +22,29 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.layers import make_neuron, per_step
+from zoo.layers import NeuronCfg, build_neuron, neuron_cfg, per_step
 
-__all__ = ["DEFAULT_NEURON", "build_neuron", "SpikeConv", "BNAndPad", "RepConv", "SepRepConv",
+__all__ = ["DEFAULT_NEURON", "detector_neuron", "build_det_neuron", "SpikeConv", "BNAndPad", "RepConv", "SepRepConv",
            "SepConv", "ConvBlock", "AllConvBlock", "SpikeSPPF", "fuse_reparam"]
 
-DEFAULT_NEURON: Dict[str, Any] = dict(kind="ilif", max_value=4, decay=0.25)
+DEFAULT_NEURON: Dict[str, Any] = dict(type="ILIF", max_value=4, decay=0.25)
 
 
-def build_neuron(neuron: Optional[Dict[str, Any]] = None) -> nn.Module:
-    """A multi-step neuron from a config dict ``dict(kind='ilif'|'lif', **kwargs)`` (default: I-LIF, D = 4)."""
-    cfg = dict(DEFAULT_NEURON if neuron is None else neuron)
+def detector_neuron(neuron: Optional[NeuronCfg] = None) -> Dict[str, Any]:
+    """The detector's neuron config, checked (:func:`zoo.layers.neuron_cfg`; ``None``: I-LIF, D = 4, decay 0.25).
+
+    The detector's layers take I-LIF's integer form only, so a spike-driven I-LIF is refused.
+    """
+    cfg = neuron_cfg(DEFAULT_NEURON if neuron is None else neuron)
     if cfg.get("spike_driven"):
         raise ValueError("the detector's layers take I-LIF's integer form only: drop spike_driven=True (the "
                          "spike-driven form gives the same outputs, docs/neurons.md)")
-    return make_neuron(cfg.pop("kind", "ilif"), **cfg)
+    return cfg
+
+
+def build_det_neuron(neuron: Optional[NeuronCfg] = None) -> nn.Module:
+    """The multi-step neuron of :func:`detector_neuron` 's config."""
+    return build_neuron(detector_neuron(neuron))
 
 
 class SpikeConv(nn.Module):
@@ -48,10 +56,10 @@ class SpikeConv(nn.Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, stride: int = 1,
                  padding: Optional[int] = None, groups: int = 1, bias: bool = False, norm: bool = True,
-                 spiking: bool = True, neuron: Optional[Dict[str, Any]] = None) -> None:
+                 spiking: bool = True, neuron: Optional[NeuronCfg] = None) -> None:
         super().__init__()
         padding = kernel_size // 2 if padding is None else padding
-        self.sn = build_neuron(neuron) if spiking else None
+        self.sn = build_det_neuron(neuron) if spiking else None
         self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, groups=groups, bias=bias)
         self.bn = nn.BatchNorm2d(out_channels) if norm else None
 
@@ -174,12 +182,12 @@ class SepConv(nn.Module):
     """
 
     def __init__(self, dim: int, kernel_size: int = 7, expansion: int = 2,
-                 neuron: Optional[Dict[str, Any]] = None) -> None:
+                 neuron: Optional[NeuronCfg] = None) -> None:
         super().__init__()
         hidden = dim * expansion
         self.pw = SpikeConv(dim, hidden, 1, neuron=neuron)
         self.dw = SpikeConv(hidden, hidden, kernel_size, groups=hidden, neuron=neuron)
-        self.sn = build_neuron(neuron)
+        self.sn = build_det_neuron(neuron)
         self.proj = nn.Sequential(SepRepConv(hidden, dim), nn.BatchNorm2d(dim))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -191,11 +199,11 @@ class ConvBlock(nn.Module):
     channel mixer ``C -> rC -> C`` made of :class:`RepConv` s. ``[T, B, C, H, W]`` -> same shape."""
 
     def __init__(self, dim: int, mlp_ratio: float = 4.0, kernel_size: int = 7,
-                 neuron: Optional[Dict[str, Any]] = None) -> None:
+                 neuron: Optional[NeuronCfg] = None) -> None:
         super().__init__()
         hidden = int(dim * mlp_ratio)
         self.sep = SepConv(dim, kernel_size, neuron=neuron)
-        self.sn1, self.sn2 = build_neuron(neuron), build_neuron(neuron)
+        self.sn1, self.sn2 = build_det_neuron(neuron), build_det_neuron(neuron)
         self.conv1 = nn.Sequential(RepConv(dim, hidden), nn.BatchNorm2d(hidden))
         self.conv2 = nn.Sequential(RepConv(hidden, dim), nn.BatchNorm2d(dim))
 
@@ -209,7 +217,7 @@ class AllConvBlock(nn.Module):
     (``C -> rC -> C``). ``[T, B, C, H, W]`` -> same shape."""
 
     def __init__(self, dim: int, mlp_ratio: float = 4.0, kernel_size: int = 7,
-                 neuron: Optional[Dict[str, Any]] = None) -> None:
+                 neuron: Optional[NeuronCfg] = None) -> None:
         super().__init__()
         hidden = int(dim * mlp_ratio)
         self.sep = SepConv(dim, kernel_size, neuron=neuron)
@@ -226,7 +234,7 @@ class SpikeSPPF(nn.Module):
     SpikeConv1x1(-> C_out). ``[T, B, C_in, H, W]`` -> ``[T, B, C_out, H, W]``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 5,
-                 neuron: Optional[Dict[str, Any]] = None) -> None:
+                 neuron: Optional[NeuronCfg] = None) -> None:
         super().__init__()
         hidden = in_channels // 2
         self.cv1 = SpikeConv(in_channels, hidden, 1, neuron=neuron)

@@ -1,13 +1,13 @@
 """SpikeYOLO's spiking PAN neck (YOLOv8 top-down + bottom-up path over P3/P4/P5) on ``[T, B, C, H, W]``."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.layers import per_step
+from zoo.layers import NeuronCfg, per_step
 
 from .layers import AllConvBlock, ConvBlock, SpikeConv
 
@@ -34,7 +34,7 @@ class SpikingPAN(nn.Module):
 
     def __init__(self, in_channels: Sequence[int] = (160, 320, 640), channels: Sequence[int] = (160, 320),
                  mlp_ratios: Sequence[float] = (4.0, 3.0, 2.0), kernel_size: int = 7,
-                 neuron: Optional[Dict[str, Any]] = None) -> None:
+                 neuron: Optional[NeuronCfg] = None) -> None:
         super().__init__()
         if len(in_channels) != 3 or len(channels) != 2 or len(mlp_ratios) != 3:
             raise ValueError(f"SpikingPAN needs 3 in_channels, 2 channels and 3 mlp_ratios, got {list(in_channels)}, "

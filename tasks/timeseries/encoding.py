@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-from zoo.layers import StepPruner, make_neuron
+from zoo.layers import NeuronCfg, StepPruner, build_neuron
 
 __all__ = ["SpikeEncoder", "cpg_code", "CPGLinear"]
 
@@ -28,15 +28,14 @@ class SpikeEncoder(nn.Module):
     nothing was pruned); the neuron then runs on the kept steps only.
     """
 
-    def __init__(self, time_steps: int = 4, kernel_size: int = 3, neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None) -> None:
+    def __init__(self, time_steps: int = 4, kernel_size: int = 3, neuron: NeuronCfg = "LIF") -> None:
         super().__init__()
         if time_steps < 1 or kernel_size < 1 or kernel_size % 2 == 0:
             raise ValueError(f"need time_steps >= 1 and an odd kernel_size, got {time_steps}, {kernel_size}")
         self.time_steps = time_steps
         self.conv = nn.Conv2d(1, time_steps, (1, kernel_size), padding=(0, kernel_size // 2))
         self.bn = nn.BatchNorm2d(time_steps)
-        self.neuron = make_neuron(neuron, **(neuron_kwargs or {}))
+        self.neuron = build_neuron(neuron)
 
     def forward(self, x: Tensor, stem_pruner: Optional[StepPruner] = None) -> Tuple[Tensor, Optional[Tensor]]:
         y = self.bn(self.conv(x.transpose(1, 2).unsqueeze(1)))  # [B, 1, C, L] -> [B, T, C, L]

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from tasks.registry import MODELS
 from zoo.encoder import PruningOptions, smixer_encoder
+from zoo.layers import NeuronCfg, neuron_cfg
 from zoo.pruning import DSTSPConfig
 
 from .checks import finite, positive_int
@@ -22,12 +23,14 @@ __all__ = ["SpikingForecaster", "TransformerForecaster", "LIF_TAU2", "SJ_LIF_TAU
 
 # Default neuron: zoo LIF with decay 0.5 (= 1 - 1/tau, tau 2), threshold 1, ATan surrogate (alpha 2), reset
 # detached: h_t = v/2 + x_t, spike when h_t >= 1.
-LIF_TAU2: Dict[str, Any] = dict(decay=0.5, v_threshold=1.0, surrogate="atan", alpha=2.0, detach_reset=True)
+LIF_TAU2: Dict[str, Any] = dict(type="LIF", decay=0.5, v_threshold=1.0, surrogate="atan", alpha=2.0,
+                                detach_reset=True)
 # SeqSNN's exact neuron, SpikingJelly LIFNode(tau=2, decay_input=True, v_threshold=1, ATan(alpha=2),
 # detach_reset=True), written as a zoo LIF: h = v/2 + x/2 >= 1 is h' = v'/2 + x >= 2 for v' = 2v, and the ATan
 # surrogate of the halved potential is ATan(alpha=1) of h' - 2 (tests/test_timeseries_models.py checks both
 # against SpikingJelly). It halves every input current, i.e. doubles the effective threshold.
-SJ_LIF_TAU2: Dict[str, Any] = dict(decay=0.5, v_threshold=2.0, surrogate="atan", alpha=1.0, detach_reset=True)
+SJ_LIF_TAU2: Dict[str, Any] = dict(type="LIF", decay=0.5, v_threshold=2.0, surrogate="atan", alpha=1.0,
+                                   detach_reset=True)
 
 
 class _WindowForecaster(nn.Module):
@@ -87,23 +90,22 @@ class SpikingForecaster(_WindowForecaster):
 
     def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int = 256,
                  depth: int = 2, num_heads: int = 8, mlp_hidden: int = 1024, time_steps: int = 4,
-                 mixer: str = "stm", neuron: str = "lif", neuron_kwargs: Optional[Dict[str, Any]] = None,
+                 mixer: str = "stm", neuron: NeuronCfg = LIF_TAU2,
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, encoder_kernel: int = 3,
                  cpg_neurons: int = 10, cpg_w_max: float = 10000.0, dropout: float = 0.1,
                  pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
                  mixer_weight: Optional[str] = None) -> None:
         super().__init__(window, in_channels, out_channels, horizon, embed_dim, num_heads)
-        if (neuron_kwargs or {}).get("spike_driven"):
+        if neuron_cfg(neuron).get("spike_driven"):
             raise ValueError("SpikingForecaster runs I-LIF in its integer form only: drop spike_driven=True")
-        neuron_kwargs = dict(LIF_TAU2) if neuron_kwargs is None and neuron == "lif" else neuron_kwargs
         options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
         if options.stem_layer != 0:
             raise ValueError(f"SpikingForecaster's spike encoder prunes time before its one neuron: stem_layer must "
                              f"be 0, got {options.stem_layer}")
-        self.encoder = SpikeEncoder(time_steps, encoder_kernel, neuron, neuron_kwargs)
+        self.encoder = SpikeEncoder(time_steps, encoder_kernel, neuron)
         self.embed = CPGLinear(in_channels, embed_dim, window, cpg_neurons, cpg_w_max, dropout)
         self.blocks = smixer_encoder(embed_dim, window, depth, num_heads, mlp_hidden / embed_dim, mixer, neuron,
-                                     neuron_kwargs, options, time_steps)
+                                     options, time_steps)
 
     def forward_tokens(self, x: Tensor) -> Tensor:
         """``[B, L, C_in]`` -> residual stream after the last block ``[T', B, L', D]``."""

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from ..encoder import PruningOptions, smixer_encoder
-from ..layers import SpikingPatchSplitting
+from ..layers import NeuronCfg, SpikingPatchSplitting
 from ..pruning import DSTSPConfig
 from ..registry import PretrainedCfg, register_model
 
@@ -23,7 +23,8 @@ class SMixer(nn.Module):
     ``num_classes=0`` no head, pooled features ``[B, embed_dim]`` (timm's convention).
 
     ``mixer="stm"`` is SMixer, ``mixer="ssa"`` the Spikformer-style baseline on the same backbone.
-    ``neuron`` is ``"lif"`` (STMixer constants) or ``"ilif"`` (integer LIF, D = 4).
+    ``neuron`` is a neuron config (:func:`zoo.layers.neuron_cfg`): ``dict(type='LIF')`` (STMixer constants) or
+    ``dict(type='ILIF', max_value=4)`` (integer LIF), with options such as ``spike_driven=True``.
 
     Pruning (see :mod:`zoo.encoder`): ``pruning=dict(type=<registered pruner>, ...)`` (``zoo.list_pruners()``),
     ``placement`` (``"after_stem"``, ``"in_stem"`` or a dict), ``mixer_weight`` (the W_M' mode: ``static``,
@@ -34,8 +35,7 @@ class SMixer(nn.Module):
 
     def __init__(self, img_size: int = 224, in_chans: int = 3, num_classes: int = 1000, embed_dim: int = 512,
                  depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0, downsample: int = 16,
-                 time_steps: int = 1, mixer: str = "stm", neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None,
+                 time_steps: int = 1, mixer: str = "stm", neuron: NeuronCfg = "LIF",
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, time_first: bool = False,
                  pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
                  mixer_weight: Optional[str] = None, stem_layer: Optional[int] = None) -> None:
@@ -50,10 +50,9 @@ class SMixer(nn.Module):
         self.num_classes = num_classes
         self.num_tokens = (img_size // downsample) ** 2
         options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight, stem_layer)
-        self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, neuron_kwargs,
-                                                 options.stem_layer)
+        self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, options.stem_layer)
         self.blocks = smixer_encoder(embed_dim, self.num_tokens, depth, num_heads, mlp_ratio, mixer, neuron,
-                                     neuron_kwargs, options, time_steps)
+                                     options, time_steps)
         self.head = nn.Linear(embed_dim, num_classes) if num_classes else nn.Identity()
 
     def _check_input(self, x: Tensor) -> Tensor:
@@ -126,7 +125,8 @@ register_model("stmixer-8-768-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=
 # CIFAR SMixer: STMixer's CIFAR model, 4 blocks x 384 channels, 4x stem (8x8 = 64 tokens), 16 heads, I-LIF (the
 # paper uses I-LIF in all its small-dataset experiments, appendix E.2). DSTSP: P_s 0.3, T 4 -> 1 (Table 6 last
 # row). ``spikformer-*``: Spikformer's spiking self-attention on the same stem and blocks (mixer vs attention).
-_CIFAR_ARCH = dict(img_size=32, embed_dim=384, depth=4, num_heads=16, downsample=4, neuron="ilif")
+_ILIF = dict(type="ILIF")  # integer LIF, D = 4, decay 0.25
+_CIFAR_ARCH = dict(img_size=32, embed_dim=384, depth=4, num_heads=16, downsample=4, neuron=_ILIF)
 _SMALL_DSTSP = dict(spatial_ratio=0.3, temporal_ratio=0.75)
 register_model("smixer-cifar10", PretrainedCfg(**_CIFAR, dataset="cifar10", num_classes=10, paper_params_m=8.29,
                                                paper_top1=96.01), **_CIFAR_ARCH)(SMixer)
@@ -146,7 +146,7 @@ register_model("spikformer-cifar100", PretrainedCfg(**_CIFAR, dataset="cifar100"
 # DVS SMixer: 2 blocks x 256 channels, 8 heads, on 2-polarity event frames at 48 x 48 (CIFAR10-DVS is downsampled
 # to 48 x 48 as in STMixer; DVS128 Gesture is binned and resized the same way) with a 4x stem (12 x 12 = 144
 # tokens): see docs/models.md for the parameter-count choices. DSTSP: P_s 0.3, P_t 0.9.
-_DVS_ARCH = dict(img_size=48, in_chans=2, embed_dim=256, depth=2, num_heads=8, downsample=4, neuron="ilif")
+_DVS_ARCH = dict(img_size=48, in_chans=2, embed_dim=256, depth=2, num_heads=8, downsample=4, neuron=_ILIF)
 _DVS_DSTSP = dict(spatial_ratio=0.3, temporal_ratio=0.9)
 register_model("smixer-dvs128", PretrainedCfg(**_DVS, dataset="dvs128", num_classes=11, input_size=(2, 48, 48),
                                               time_steps=16, paper_params_m=2.63, paper_top1=98.61),
@@ -164,7 +164,7 @@ register_model("smixer-cifar10dvs-dstsp", PretrainedCfg(**_DVS, dataset="cifar10
 # Fashion-MNIST SMixer: the main job's model (`make demo`, configs/cls/smixer*_fmnist.py), sized for a 2-core CPU:
 # 28 x 28 grey images, 4x stem (7 x 7 = 49 tokens), 2 blocks x 64 channels, 8 heads, T = 2, I-LIF. DSTSP: P_s 0.3
 # (49 -> 34 tokens), P_t 0.5 (T 2 -> 1) inside the stem (the full-resolution stem dominates this model's cost).
-_FMNIST_ARCH = dict(img_size=28, in_chans=1, embed_dim=64, depth=2, num_heads=8, downsample=4, neuron="ilif")
+_FMNIST_ARCH = dict(img_size=28, in_chans=1, embed_dim=64, depth=2, num_heads=8, downsample=4, neuron=_ILIF)
 register_model("smixer-fmnist", PretrainedCfg(**_FMNIST), **_FMNIST_ARCH)(SMixer)
 register_model("smixer-fmnist-dstsp", PretrainedCfg(**_FMNIST), **_FMNIST_ARCH,
                dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.5, temporal_placement="IS"))(SMixer)

@@ -31,7 +31,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from ..layers import make_neuron, take_steps
+from ..layers import NeuronCfg, build_neuron, take_steps
 from ..neurons import collapse_spike_slots, spike_slots
 from .base import Pruned, Pruner, kept_count
 from .registry import register_pruner
@@ -201,13 +201,12 @@ class DSTSP(Pruner):
     before scoring (the SIV is a count of spikes either way), so both I-LIF forms select the same steps and tokens.
     """
 
-    def __init__(self, cfg: Optional[DSTSPConfig] = None, neuron: str = "lif",
-                 neuron_kwargs: Optional[Dict[str, Any]] = None, **options: Any) -> None:
+    def __init__(self, cfg: Optional[DSTSPConfig] = None, neuron: NeuronCfg = "LIF", **options: Any) -> None:
         super().__init__()
         if cfg is not None and options:
             raise TypeError(f"DSTSP takes a DSTSPConfig or its options {sorted(options)}, not both")
         self.cfg = DSTSPConfig.build(options if cfg is None else cfg)
-        self.neuron = make_neuron(neuron, **(neuron_kwargs or {}))
+        self.neuron = build_neuron(neuron)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.cfg.to_dict().items())

@@ -1,6 +1,6 @@
 # SpikeYOLO-m (widths 0.625 x (128, 256, 512, 1024), depths 0.5 x (3, 6, 9, 3) -> (2, 3, 4, 2)) whose stages 3
 # and 4 are 4 and 2 SMixer blocks (paper §4.3 / E.3), I-LIF neurons with D = 4, T = 1.
-neuron = dict(kind='ilif', max_value=4, decay=0.25)
+neuron = dict(type='ILIF', max_value=4, decay=0.25)
 model = dict(
     type='SingleStageDetector',
     data_preprocessor=dict(type='DetDataPreprocessor', mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0],
