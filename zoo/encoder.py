@@ -20,7 +20,7 @@ options, the placement, the mixer's W_M' mode and the stem's pruning layer.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Callable, Iterator, Mapping, Optional, Tuple, Union
 
 import torch
@@ -93,13 +93,14 @@ class PruningOptions:
 
     Attributes:
         pruning: the pruner's config ``dict(type=<registered pruner>, ...)`` or ``None``.
-        placement: the encoder's :class:`Placement`.
+        placement: the encoder's :class:`Placement`; ``None``: the pruner's own
+            (:meth:`zoo.pruning.Pruner.default_placement`).
         mixer_weight: the token mixer's W_M' mode (``static``, ``random``, ``crop``; :class:`zoo.mixer.TokenMixing`).
         stem_layer: the stem layer after which ``in_stem`` placement prunes time steps.
     """
 
     pruning: Optional[Mapping[str, Any]] = None
-    placement: Placement = Placement()
+    placement: Optional[Placement] = None
     mixer_weight: str = "static"
     stem_layer: int = 0
 
@@ -115,7 +116,14 @@ class PruningOptions:
                         stem_layer=short.stem_layer) if short else asdict(cls()))
         given = dict(pruning=pruning, placement=placement, mixer_weight=mixer_weight, stem_layer=stem_layer)
         args = {k: implied[k] if v is None else v for k, v in given.items()}
-        return cls(args["pruning"], Placement.build(args["placement"]), args["mixer_weight"], args["stem_layer"])
+        spec = args["placement"]
+        return cls(args["pruning"], None if spec is None else Placement.build(spec), args["mixer_weight"],
+                   args["stem_layer"])
+
+    @property
+    def in_stem(self) -> bool:
+        """Whether the given placement prunes time steps inside the stem (a pruner's default never does)."""
+        return self.placement is not None and self.placement.in_stem
 
 
 def _compose_steps(outer: Optional[Tensor], inner: Optional[Tensor]) -> Optional[Tensor]:
@@ -252,13 +260,20 @@ class PrunedEncoder(nn.Module):
 
 def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ratio: float = 4.0,
                    mixer: str = "stm", neuron: NeuronCfg = "LIF", options: PruningOptions = PruningOptions(),
-                   time_steps: Optional[int] = None) -> PrunedEncoder:
+                   time_steps: Optional[int] = None, pass_through: bool = False) -> PrunedEncoder:
     """A :class:`PrunedEncoder` of ``depth`` :class:`zoo.mixer.EncoderBlock` s (the SMixer / Spikformer blocks).
 
     The pruner is built from ``options.pruning`` with the model's neuron as context; the blocks' token mixers use
     ``options.mixer_weight``. A static ``N' x N'`` W_M' needs a pruner that prunes in training and evaluation alike.
+    Without a placement in ``options`` the pruner's :meth:`~zoo.pruning.Pruner.default_placement` is used;
+    ``pass_through=True`` makes the placement pass pruned tokens through (a model that needs a full-size stream).
     """
     pruner = build(options.pruning, neuron=neuron)
+    placement = options.placement
+    if placement is None:
+        placement = Placement.build(pruner.default_placement(depth) if pruner is not None else None)
+    if pass_through:
+        placement = replace(placement, pass_through=True)
     if (options.mixer_weight == "static" and pruner is not None and not pruner.always_active
             and pruner.kept_tokens(num_tokens) < num_tokens):
         raise ValueError(f"a static N'xN' mixer weight cannot serve unpruned tokens: {type(pruner).__name__} "
@@ -269,4 +284,4 @@ def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ra
         return EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, options.mixer_weight,
                             kept_tokens)
 
-    return PrunedEncoder(make_block, depth, num_tokens, pruner, options.placement, time_steps)
+    return PrunedEncoder(make_block, depth, num_tokens, pruner, placement, time_steps)

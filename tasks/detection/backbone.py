@@ -9,7 +9,6 @@ of SMixer encoder blocks (``'smixer'``, :class:`SMixerStage`). The paper's hybri
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import torch.nn.functional as F
@@ -50,13 +49,12 @@ class SMixerStage(nn.Module):
         self.grid = (int(grid[0]), int(grid[1]))
         num_tokens = self.grid[0] * self.grid[1]
         options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
-        if options.placement.in_stem or options.stem_layer:
+        if options.in_stem or options.stem_layer:
             raise ValueError("SMixerStage has no stem to prune time steps in: placement 'in_stem' (DSTSP "
                              "temporal_placement='IS') and stem_layer are not available in the detector; use "
                              "'after_stem' ('AS')")
-        options = replace(options, placement=replace(options.placement, pass_through=True))
         self.blocks = smixer_encoder(dim, num_tokens, depth, num_heads, mlp_ratio, "stm", detector_neuron(neuron),
-                                     options)
+                                     options, pass_through=True)
 
     def forward(self, x: Tensor) -> Tensor:
         t, b, c, h, w = x.shape

@@ -18,6 +18,8 @@ What a pruner provides (``P`` is the subclass):
   ``(kept [T', B, *], step_index [T', B] | None)`` (default: pass through, ``None``).
 - ``always_active``: whether it prunes both in training and in evaluation (default ``True``); a static ``N' x N'``
   W_M' cannot serve the unpruned tokens of a pruner that sometimes passes them through.
+- ``default_placement(depth)``: where the encoder prunes when the model names no placement (default
+  ``"after_stem"``; TP-Spikformer: every block with pass-through, STATA: every third block from ``L / 3``).
 - ``bind(blocks)``: called once by the encoder with the blocks it prunes for (default: nothing). A method that
   scores tokens from the blocks' attention rows (TP-Spikformer's per-block scores, STATA's anchor-token
   attention) registers forward hooks on the blocks' mixers here and reads the rows in ``prune``.
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from typing import NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 from torch import Tensor, nn
 
@@ -84,6 +86,12 @@ class Pruner(nn.Module, ABC):
     def always_active(self) -> bool:
         """Whether the pruner prunes in training and in evaluation alike."""
         return True
+
+    def default_placement(self, depth: int) -> Union[str, Dict[str, Any]]:
+        """Where the encoder prunes when the model gives no ``placement``, for ``depth`` blocks (``zoo.encoder
+        .Placement`` spec; default ``"after_stem"``). A per-block method returns e.g. ``dict(every=1,
+        pass_through=True)``."""
+        return "after_stem"
 
     def bind(self, blocks: Sequence[nn.Module]) -> None:
         """Called once with the encoder's blocks (e.g. to hook their attention rows); nothing by default."""
