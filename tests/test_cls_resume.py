@@ -112,3 +112,21 @@ def test_torchrun_two_cpu_processes_gloo(tmp_path):
     checkpoint = state(work_dir / "epoch_1.pth")
     assert checkpoint["meta"]["iter"] == 4  # 32 samples / (2 processes x batch 4)
     assert (work_dir / "curve.jsonl").is_file()
+
+
+def test_time_budget_on_the_cpu_clock_stops_training_after_the_iteration_that_spends_it(tmp_path):
+    from tasks.common.engine import training_clock
+
+    assert training_clock("cpu") is time.process_time and training_clock("wall") is time.perf_counter
+    data = write_fmnist(tmp_path / "fmnist", train=48, test=16)
+    config = write_config(tmp_path / "tiny.py", data, train=48, batch=8, epochs=3,
+                          train_cfg="dict(max_epochs=3, time_budget_s=1e-9, budget_clock='cpu')")
+    proc = subprocess.run(train_command(config, tmp_path / "run"), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=ENV)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "training time budget of 0 s reached after 1 iterations (epoch 1, batch 1 of 6)" in proc.stdout + proc.stderr
+    bad = write_config(tmp_path / "bad.py", data, train=48, batch=8, epochs=1,
+                       train_cfg="dict(max_epochs=1, budget_clock='gpu')")
+    proc = subprocess.run(train_command(bad, tmp_path / "bad"), cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=ENV)
+    assert proc.returncode == 1 and "budget_clock must be one of ['cpu', 'wall'], got 'gpu'" in proc.stderr

@@ -19,10 +19,10 @@ def test_the_configs_hold_the_main_job_settings():
     assert {k: values[k] for k in ("embed_dim", "depth", "num_heads", "time_steps", "batch_size", "lr",
                                    "weight_decay", "warmup_epochs", "label_smoothing", "augment", "num_workers",
                                    "seed", "spatial_ratio", "temporal_ratio", "placement", "time_budget_min",
-                                   "dense_time_budget_min")} == dict(
+                                   "clock")} == dict(
         embed_dim=64, depth=2, num_heads=8, time_steps=2, batch_size=64, lr=2e-3, weight_decay=0.05,
         warmup_epochs=0.5, label_smoothing=0.1, augment="flip", num_workers=1, seed=0, spatial_ratio=0.3,
-        temporal_ratio=0.5, placement="IS", time_budget_min=15.0, dense_time_budget_min=0.0)
+        temporal_ratio=0.5, placement="IS", time_budget_min=6.5, clock="wall")
     assert values["train_subset"] is None and values["test_subset"] is None and values["data_root"] is None
     dstsp = Config.fromfile(str(settings.CONFIGS["dstsp"]))
     assert dstsp.train_cfg.max_epochs == 5 and dstsp.train_cfg.stop_at_iter == 3982  # 4.25 x (60000 // 64)
@@ -53,9 +53,18 @@ def test_build_config_applies_the_settings():
     assert [t["type"] for t in dense.train_dataloader.dataset.pipeline] == ["RandomCrop", "mmcv.RandomFlip",
                                                                            "PackClsInputs"]
     assert "dstsp" not in dense.model.backbone_args
-    assert dense.train_cfg.get("time_budget_s") is None  # same epochs as the pruned model unless asked otherwise
-    assert settings.build_config("dense", dict(dense_time_budget_min=3), 1).train_cfg.time_budget_s == 180
+    assert dense.train_cfg.get("time_budget_s") is None  # the same settings for every variant
+    assert settings.build_config("dense", dict(time_budget_min=3), 1).train_cfg.time_budget_s == 180
     assert settings.build_config("dstsp", dict(time_budget_min=0), 1).train_cfg.time_budget_s is None
+    assert settings.build_config("dstsp", dict(clock="cpu"), 1).train_cfg.budget_clock == "cpu"
+    # the DSTSP settings change the variants with DSTSP only; every variant holds the common ones
+    t1, t4 = (settings.build_config(v, dict(spatial_ratio=0.2, lr=1e-3), 1) for v in ("dense-t1", "dstsp-t4"))
+    assert "dstsp" not in t1.model.backbone_args and t1.model.backbone_args.time_steps == 1
+    assert t4.model.backbone_args.dstsp.to_dict() == dict(spatial_ratio=0.2, temporal_ratio=0.75,
+                                                          temporal_placement="IS")
+    assert t4.model.backbone_args.time_steps == 4 and t1.optim_wrapper.optimizer.lr == t4.optim_wrapper.optimizer.lr
+    with pytest.raises(ValueError, match="unknown variant 'nope'"):
+        settings.build_config("nope", {})
 
 
 def test_ablation_rows_replace_the_dstsp_options():

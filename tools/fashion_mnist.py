@@ -1,15 +1,18 @@
 #!/usr/bin/env python
 """The main job: SMixer with and without DSTSP on the real Fashion-MNIST (60k/10k) on a CPU, end to end.
 
-    python tools/fashion_mnist.py                       # both variants, recommended settings, 15-minute budget
+    python tools/fashion_mnist.py                       # DSTSP vs dense, 6.5 minutes of training each
     python tools/fashion_mnist.py --variants dstsp      # the pruned model only
+    python tools/fashion_mnist.py --variants dense dense-t1 dstsp dstsp-t4 --clock cpu --threads 1 --num-workers 0
     python tools/fashion_mnist.py --epochs 1 --train-subset 6000 --test-subset 2000   # a quick check
 
-For each variant (``dstsp``: configs/cls/smixer-dstsp_fmnist.py, ``dense``: configs/cls/smixer_fmnist.py) it
+Every variant (``dstsp``: configs/cls/smixer-dstsp_fmnist.py, ``dense``: configs/cls/smixer_fmnist.py, and the
+others of ``tasks.classification.experiments.settings.CONFIGS``) trains for the same time: with ``--epochs auto``
+(the default) its schedule is as long as its measured training speed fits into the time budget. For each one it
 writes the config with the options given here applied (the configs hold every default) to
 ``<out-dir>/<variant>/config.py``, trains it with ``tools/train.py`` (the loop stops early if the training-time
-budget runs out; by default only the DSTSP model has one, so that both train the same number of epochs), evaluates
-the last checkpoint with ``tools/test.py`` on the test set, and measures on real test images: parameters, bytes
+budget runs out), evaluates the last checkpoint with ``tools/test.py`` on the test set, and measures on real test
+images: parameters, bytes
 autograd saves for backward per training batch (saved-tensor hooks), and the theoretical energy per image of paper
 appendix B (``zoo.ops.op_report``, eval mode). Training throughput is trained samples over training time (data
 loading and steps; evaluation excluded). The logic is in ``tasks.classification.experiments``.
@@ -30,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from tasks.classification.experiments.mainjob import VARIANTS, run_main_job  # noqa: E402
+from tasks.classification.experiments.settings import CONFIGS  # noqa: E402
 from tasks.classification.experiments.runs import check_data  # noqa: E402
 from tasks.classification.experiments.settings import (DefaultsFormatter, add_dstsp_arguments,  # noqa: E402
                                                        add_settings_arguments)
@@ -38,7 +42,7 @@ from tasks.common.cli import run_command  # noqa: E402
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=DefaultsFormatter)
-    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", choices=sorted(CONFIGS), default=list(VARIANTS))
     add_settings_arguments(parser, epochs="auto")
     add_dstsp_arguments(parser)
     parser.add_argument("--out-dir", type=Path, default=ROOT / "work_dirs/fashion_mnist")

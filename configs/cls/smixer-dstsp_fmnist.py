@@ -5,6 +5,3 @@
 _base_ = ['./smixer_fmnist.py']
 model = dict(backbone='smixer-fmnist-dstsp',
              backbone_args=dict(dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.5, temporal_placement='IS')))
-# Training stops after 15 minutes of training (data loading and steps; --time-budget-min), whichever comes first
-# with the end of the schedule; the model without DSTSP has no budget, so that both train the same iterations.
-train_cfg = dict(time_budget_s=900)

@@ -6,7 +6,8 @@
   per-sample augmentation is a function of ``(seed, epoch, index)``, and reseeds torch's global generator
   before every iteration from ``(seed, iteration, rank)`` so model-side randomness (mixup/cutmix, random
   pruning) is the same after a resume;
-  (2) an optional wall-clock budget for training (validation excluded), after which training stops;
+  (2) an optional budget of training time (validation excluded; wall-clock or CPU time), after which training
+  stops;
   (3) the cumulative training time in the message hub (``train_time_s``), saved in checkpoints.
 - :class:`ResumableSampler`: mmengine's ``DefaultSampler`` that can skip the samples already consumed.
 - :class:`CpuCompatibleDDP`: mmengine's DDP wrapper that drops ``device_ids`` for CPU modules (mmengine always
@@ -18,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import torch
 from mmengine.dataset import DefaultSampler
@@ -31,7 +32,17 @@ from tasks.registry import DATA_SAMPLERS, HOOKS, LOOPS, MODEL_WRAPPERS
 
 from .seeding import sample_seed
 
-__all__ = ["ResumableEpochBasedTrainLoop", "ResumableSampler", "CpuCompatibleDDP", "TrainingCurveHook"]
+__all__ = ["ResumableEpochBasedTrainLoop", "ResumableSampler", "CpuCompatibleDDP", "TrainingCurveHook",
+           "CLOCKS", "training_clock"]
+
+CLOCKS: Dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def training_clock(name: str) -> Callable[[], float]:
+    """The clock that counts training time: ``'wall'`` (elapsed seconds) or ``'cpu'`` (this process's CPU seconds)."""
+    if name not in CLOCKS:
+        raise ValueError(f"budget_clock must be one of {sorted(CLOCKS)}, got {name!r}")
+    return CLOCKS[name]
 
 
 @DATA_SAMPLERS.register_module()
@@ -58,13 +69,17 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
 
     Args (besides mmengine's): ``time_budget_s``: stop training once this many seconds of training (data
     loading + steps, no validation) have passed, after finishing the current iteration; ``None`` = no budget.
+    ``budget_clock``: how training time is counted (the budget and ``train_time_s``): ``'wall'`` (elapsed time) or
+    ``'cpu'`` (CPU time of the training process, all its threads: what equal-time comparisons on a shared machine
+    should use, run with one thread and ``num_workers=0`` so that data loading is counted too).
     ``stop_at_iter``: stop after this many iterations, even mid-epoch (for schedules that end mid-epoch).
     ``reseed_every_iter``: reseed torch's generator before each iteration (needed for exact resumption).
     """
 
     def __init__(self, runner: Any, dataloader: Any, max_epochs: int, val_begin: int = 1, val_interval: int = 1,
                  dynamic_intervals: Any = None, time_budget_s: Optional[float] = None,
-                 stop_at_iter: Optional[int] = None, reseed_every_iter: bool = True) -> None:
+                 stop_at_iter: Optional[int] = None, reseed_every_iter: bool = True,
+                 budget_clock: str = "wall") -> None:
         super().__init__(runner, dataloader, max_epochs, val_begin, val_interval, dynamic_intervals)
         if self.dataloader.persistent_workers:
             raise ValueError("ResumableEpochBasedTrainLoop needs persistent_workers=False: persistent workers keep "
@@ -72,6 +87,7 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
         if time_budget_s is not None and time_budget_s <= 0:
             raise ValueError(f"time_budget_s must be positive or None, got {time_budget_s}")
         self.time_budget_s, self.stop_at_iter, self.reseed_every_iter = time_budget_s, stop_at_iter, reseed_every_iter
+        self.clock = training_clock(budget_clock)
         self.budget_exhausted = False
 
     @property
@@ -100,11 +116,11 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
                 raise TypeError(f"resuming mid-epoch needs sampler=dict(type='ResumableSampler'), got "
                                 f"{type(sampler).__name__}")
             sampler.skip(done * self.dataloader.batch_size)
-        start = time.perf_counter()
+        start = self.clock()
         elapsed_before = self.train_time_s
         for idx, data_batch in enumerate(self.dataloader, start=done):
             self.run_iter(idx, data_batch)
-            elapsed = elapsed_before + time.perf_counter() - start
+            elapsed = elapsed_before + self.clock() - start
             self.runner.message_hub.update_info("train_time_s", elapsed)
             if self.time_budget_s is not None and elapsed >= self.time_budget_s:
                 self.budget_exhausted = self.stop_training = True

@@ -10,7 +10,7 @@ from .measure import auto_epochs, machine
 from .runs import run_variant
 from .settings import TRAIN_SIZE, build_config, resolve_settings
 
-__all__ = ["VARIANTS", "run_main_job", "markdown", "plot_curves"]
+__all__ = ["VARIANTS", "run_main_job", "schedule_epochs", "markdown", "plot_curves"]
 
 VARIANTS = ("dstsp", "dense")
 
@@ -21,23 +21,20 @@ def run_main_job(settings: Mapping[str, Any], variants: Sequence[str], out_dir: 
     (default ``<out_dir>/curve.png``); print the table. Returns the rows.
 
     ``settings``: the command-line settings (``None``: the config's value, see :mod:`.settings`), with ``epochs``
-    an integer or ``'auto'``: as many as the measured training speed of the DSTSP model fits into its time budget,
-    for both variants. ``settings['threads']`` sets the runs' intra-op threads.
+    an integer or ``'auto'``: for each variant, as many as its measured training speed fits into the time budget
+    (every variant has the same budget, so they are compared at equal training time). ``settings['threads']`` sets
+    the runs' intra-op threads.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    epochs = settings["epochs"]
-    if epochs == "auto":
-        probe = build_config("dstsp", settings, epochs=1)
-        budget_s = probe.train_cfg.get("time_budget_s")
-        if not budget_s:
-            raise ValueError("--epochs auto needs a time budget (--time-budget-min)")
-        epochs = auto_epochs(probe, budget_s, settings.get("train_subset") or TRAIN_SIZE)
-    rows = [run_variant(variant, build_config(variant, settings, epochs), out_dir, settings.get("threads") or 0)
-            for variant in variants]
+    rows, schedules = [], {}
+    for variant in variants:
+        schedules[variant] = schedule_epochs(variant, settings)
+        rows.append(run_variant(variant, build_config(variant, settings, schedules[variant]), out_dir,
+                                settings.get("threads") or 0))
     resolved = resolve_settings(settings)
     table = markdown(rows, resolved["batch_size"])
     (out_dir / "results.md").write_text(table)
-    record = dict(settings=dict(resolved, variants=list(variants), schedule_epochs=epochs), machine=machine(),
+    record = dict(settings=dict(resolved, variants=list(variants), schedule_epochs=schedules), machine=machine(),
                   rows=rows)
     (out_dir / "results.json").write_text(json.dumps(record, indent=2, default=str))
     figure = figure or out_dir / "curve.png"
@@ -45,6 +42,18 @@ def run_main_job(settings: Mapping[str, Any], variants: Sequence[str], out_dir: 
     print("\n" + table)
     print(f"results: {out_dir / 'results.json'}, {out_dir / 'results.md'}; curve: {figure}")
     return rows
+
+
+def schedule_epochs(variant: str, settings: Mapping[str, Any]) -> float:
+    """The schedule length of ``variant``: ``settings['epochs']``, or with ``'auto'`` the epochs its measured
+    training speed fits into its time budget (counted on the budget's clock)."""
+    if settings["epochs"] != "auto":
+        return settings["epochs"]
+    probe = build_config(variant, settings, epochs=1)
+    budget_s = probe.train_cfg.get("time_budget_s")
+    if not budget_s:
+        raise ValueError("--epochs auto needs a time budget (--time-budget-min)")
+    return auto_epochs(probe, budget_s, settings.get("train_subset") or TRAIN_SIZE)
 
 
 def markdown(rows: Sequence[Dict[str, Any]], batch_size: int) -> str:

@@ -1,9 +1,10 @@
 """The command-line settings of the Fashion-MNIST runs and where the main job's configs hold them.
 
-The configs (``configs/cls/smixer_fmnist.py`` and ``configs/cls/smixer-dstsp_fmnist.py``) are the single source of
-every value: a setting that is ``None`` (not given on the command line) keeps the config's value, a given one
-replaces it. :data:`SETTINGS` maps each setting to its place in the config, so that the same table writes a run's
-config (:func:`build_config`) and reads the configs' values (:func:`config_values`, for ``--help`` and reports).
+The configs (``configs/cls/smixer_fmnist.py``, ``configs/cls/smixer-dstsp_fmnist.py`` and the other variants of
+:data:`CONFIGS`, each a few lines on top of those two) are the single source of every value: a setting that is
+``None`` (not given on the command line) keeps the config's value, a given one replaces it. :data:`SETTINGS` maps
+each setting to its place in the config, so that the same table writes a run's config (:func:`build_config`) and
+reads the configs' values (:func:`config_values`, for ``--help`` and reports).
 """
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Union
 
 from mmengine.config import Config
 
-__all__ = ["ROOT", "CONFIGS", "TRAIN_SIZE", "AUGMENTS", "Setting", "SETTINGS", "VARIANT_SETTINGS",
+__all__ = ["ROOT", "CONFIGS", "TRAIN_SIZE", "AUGMENTS", "Setting", "SETTINGS", "DSTSP_SETTINGS",
            "add_settings_arguments", "add_dstsp_arguments", "DefaultsFormatter", "build_config", "set_schedule",
            "config_values", "resolve_settings"]
 
 ROOT = Path(__file__).resolve().parents[3]
-CONFIGS = {"dstsp": ROOT / "configs/cls/smixer-dstsp_fmnist.py", "dense": ROOT / "configs/cls/smixer_fmnist.py"}
+# The Fashion-MNIST variants (tools/fashion_mnist.py --variants): the main job's two, and what the equal-time
+# comparison of docs/classification.md adds (each config says what it is).
+CONFIGS = {name: ROOT / "configs/cls" / f"{file}_fmnist.py" for name, file in (
+    ("dstsp", "smixer-dstsp"), ("dense", "smixer"), ("dense-t1", "smixer-t1"), ("dstsp-t4", "smixer-dstsp-t4"))}
 TRAIN_SIZE = 60000  # Fashion-MNIST training images
 LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 _CROP = dict(type="RandomCrop", size=28, padding=2)
@@ -80,7 +84,7 @@ def _set_budget(cfg: Config, minutes: float) -> None:
 
 _BUDGET = Setting(lambda cfg: (cfg.train_cfg.get("time_budget_s") or 0) / 60, _set_budget)
 
-# Settings that both configs hold (the model, the recipe, the data).
+# Settings that every variant's config holds (the model, the recipe, the data, the training-time budget).
 SETTINGS: Dict[str, Setting] = {
     "embed_dim": _at("model.backbone_args.embed_dim"),
     "depth": _at("model.backbone_args.depth"),
@@ -96,14 +100,14 @@ SETTINGS: Dict[str, Setting] = {
     "data_root": _in_loaders("dataset.data_root"),
     "train_subset": _subset(LOADERS[:1]),
     "test_subset": _subset(LOADERS[1:]),
+    "time_budget_min": _BUDGET,
+    "clock": _at("train_cfg.budget_clock"),
 }
-# Settings of one variant's config: its training-time budget and, with DSTSP, the pruning options.
-VARIANT_SETTINGS: Dict[str, Dict[str, Setting]] = {
-    "dstsp": {"time_budget_min": _BUDGET,
-              "spatial_ratio": _at("model.backbone_args.dstsp.spatial_ratio"),
-              "temporal_ratio": _at("model.backbone_args.dstsp.temporal_ratio"),
-              "placement": _at("model.backbone_args.dstsp.temporal_placement")},
-    "dense": {"dense_time_budget_min": _BUDGET},
+# The DSTSP options, applied to the variants whose config prunes with DSTSP.
+DSTSP_SETTINGS: Dict[str, Setting] = {
+    "spatial_ratio": _at("model.backbone_args.dstsp.spatial_ratio"),
+    "temporal_ratio": _at("model.backbone_args.dstsp.temporal_ratio"),
+    "placement": _at("model.backbone_args.dstsp.temporal_placement"),
 }
 
 
@@ -128,14 +132,18 @@ def set_schedule(cfg: Config, epochs: Optional[float] = None, warmup: Optional[f
 
 
 def build_config(variant: str, settings: Mapping[str, Any], epochs: Optional[float] = None) -> Config:
-    """The config of ``variant`` (``dstsp`` or ``dense``) with the given settings applied (what the run's
-    ``config.py`` holds); settings that are ``None`` or absent keep the config's values, other keys are ignored.
+    """The config of ``variant`` (a key of :data:`CONFIGS`) with the given settings applied (what the run's
+    ``config.py`` holds); settings that are ``None`` or absent keep the config's values, other keys are ignored
+    (the DSTSP settings too, for a variant without DSTSP).
 
     ``epochs`` (``None``: the config's) may be fractional, see :func:`set_schedule`; ``settings['warmup_epochs']``
     sets the warm-up.
     """
+    if variant not in CONFIGS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {sorted(CONFIGS)}")
     cfg = Config.fromfile(str(CONFIGS[variant]))
-    for name, setting in {**SETTINGS, **VARIANT_SETTINGS[variant]}.items():
+    dstsp = DSTSP_SETTINGS if cfg.model.backbone_args.get("dstsp") else {}
+    for name, setting in {**SETTINGS, **dstsp}.items():
         if settings.get(name) is not None:
             setting.set(cfg, settings[name])
     set_schedule(cfg, epochs, settings.get("warmup_epochs"))
@@ -148,11 +156,10 @@ def _config(variant: str) -> Config:
 
 
 def config_values() -> Dict[str, Any]:
-    """Every setting as the configs hold it (the variant settings from their variant's config)."""
+    """Every setting as the main job's configs hold it (the DSTSP settings from the DSTSP variant's config)."""
     dense = _config("dense")
     values = {name: setting.get(dense) for name, setting in SETTINGS.items()}
-    for variant, settings in VARIANT_SETTINGS.items():
-        values.update({name: setting.get(_config(variant)) for name, setting in settings.items()})
+    values.update({name: setting.get(_config("dstsp")) for name, setting in DSTSP_SETTINGS.items()})
     linear, cosine = dense.param_scheduler
     return dict(values, epochs=cosine.end, warmup_epochs=linear.end)
 
@@ -198,17 +205,17 @@ def add_settings_arguments(parser: argparse.ArgumentParser, **defaults: Any) -> 
     add("--depth", "encoder blocks", type=int)
     add("--num-heads", "token-mixing heads", type=int)
     add("--time-steps", "T (the image is repeated T times)", type=int)
-    add("--epochs", "epochs of the cosine schedule, or 'auto': as many as the measured training speed fits into the "
-                    "DSTSP model's time budget (the schedule then ends with the budget)", type=_positive_epochs)
+    add("--epochs", "epochs of the cosine schedule, or 'auto': for each variant, as many as its measured training "
+                    "speed fits into the time budget (its schedule then ends with the budget)", type=_positive_epochs)
     add("--batch-size", "training batch", type=int)
     add("--lr", "AdamW peak learning rate", type=float)
     add("--weight-decay", "AdamW weight decay", type=float)
     add("--warmup-epochs", "linear warm-up (at most half of the schedule)", type=float)
     add("--label-smoothing", "label smoothing of the loss", type=float)
-    add("--time-budget-min", "stop training the DSTSP model after this many minutes of training (0: no budget)",
-        type=float)
-    add("--dense-time-budget-min", "budget of the model without DSTSP (0: none, so that both variants train the same "
-                                   "number of epochs)", type=float)
+    add("--time-budget-min", "training time of every variant: each stops after this many minutes of training "
+                             "(0: no budget)", type=float)
+    add("--clock", "how training time is counted: wall-clock, or CPU time of the training process (fair on a "
+                   "shared machine; use with --threads 1 --num-workers 0)", choices=("wall", "cpu"))
     add("--train-subset", "train on the first N training images", type=int)
     add("--test-subset", "evaluate on the first N test images", type=int)
     add("--augment", "training augmentation: random crop (2 px padding) + flip, flip only, or none",
