@@ -143,8 +143,8 @@ def _mixing_macs(m: TokenMixing, inputs: Tuple[Tensor, ...], out: Tensor) -> Tup
 
 
 def _attention_macs(m: AttentionProduct, inputs: Tuple[Tensor, ...], out: Tensor) -> Tuple[float, Tensor]:
-    q, k, v = inputs  # [T, B, h, N, d]: K^T V is N*d*d per head, Q (K^T V) another N*d*d
-    return 2.0 * q.numel() * q.shape[-1], k
+    q, k, v = inputs  # [T, B, h, N, d_k], values [T, B, h, N, d_v]: K^T V is N*d_k*d_v per head, Q (K^T V) as many
+    return 2.0 * q.numel() * v.shape[-1], k
 
 
 _COUNTERS: Dict[type, Callable[..., Tuple[float, Tensor]]] = {

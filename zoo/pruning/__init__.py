@@ -7,6 +7,7 @@ imported below. Every model with a pruned encoder then takes it as ``pruning=dic
 from .base import Pruned, Pruner, kept_count
 from .registry import build, list_pruners, register_pruner
 from .dstsp import DSTSP, DSTSPConfig, DSTSPShorthand  # registers DSTSP
+from .tp_spikformer import TPSpikformer  # registers TPSpikformer
 
 __all__ = ["Pruner", "Pruned", "kept_count", "register_pruner", "build", "list_pruners", "DSTSP", "DSTSPConfig",
-           "DSTSPShorthand"]
+           "DSTSPShorthand", "TPSpikformer"]

@@ -1,0 +1,3 @@
+# QKFormer HST-10-512 -> M on ImageNet-1k, T = 1: stage-3 SSA replaced by 16-head Spiking-token Mixers (Table 2).
+_base_ = ['./qkformer-10-512_8xb32x2-200e_in1k.py']
+model = dict(backbone='qkformer-10-512-m')
