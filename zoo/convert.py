@@ -69,7 +69,7 @@ def to_mixer(model: nn.Module, num_heads: Optional[int] = None, weight_mode: str
     replaced = 0
     for encoder in [m for m in model.modules() if isinstance(m, PrunedEncoder)]:
         n = encoder.num_tokens
-        for block, kept in zip(encoder, encoder._block_tokens(n)):
+        for block, kept in zip(encoder, encoder.block_tokens(n)):
             for name, child in list(block.named_children()):
                 read = _ATTENTIONS.get(type(child))
                 if read is None:

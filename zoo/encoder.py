@@ -30,7 +30,7 @@ from .layers import NeuronCfg, StepPruner, take_steps
 from .mixer import EncoderBlock
 from .pruning import DSTSPConfig, DSTSPShorthand, Pruned, Pruner, build
 
-__all__ = ["Placement", "PruningOptions", "PrunedEncoder", "smixer_encoder"]
+__all__ = ["Placement", "PruningOptions", "PrunedEncoder", "build_encoder", "smixer_encoder"]
 
 PlacementSpec = Union["Placement", str, Mapping[str, Any], None]
 
@@ -179,7 +179,9 @@ class PrunedEncoder(nn.Module):
     ``forward(tokens, step_index=None)``: ``tokens`` ``[T, B, N, C]`` from the stem (``T`` the kept steps and
     ``step_index`` ``[T, B]`` when the stem pruned them) -> :class:`zoo.pruning.Pruned` ``(stream [T', B, N', C],
     step_index [T', B] | None, token_index [T', B, N'] | None)``, the indices into the stem's full T and N (with
-    ``pass_through`` the stream is full-size again and the indices are the stem's).
+    ``pass_through`` the stream is full-size again and the indices are the stem's). The pruner's
+    :meth:`~zoo.pruning.Pruner.enter` runs on the stem's stream before block 0 and its
+    :meth:`~zoo.pruning.Pruner.leave` on the stream after the last block (STATA's anchor token lives in between).
     """
 
     def __init__(self, make_block: Callable[[Optional[int]], nn.Module], depth: int, num_tokens: int,
@@ -190,7 +192,7 @@ class PrunedEncoder(nn.Module):
         self.points = frozenset(self.placement.points(depth) if pruner is not None else ())
         self.pruner = pruner
         self.depth, self.num_tokens = depth, num_tokens
-        block_tokens = list(self._block_tokens(num_tokens))
+        block_tokens = list(self.block_tokens(num_tokens))
         if pruner is not None and time_steps is not None:
             self._check_steps(time_steps)
         for i, kept in enumerate(block_tokens):
@@ -198,8 +200,8 @@ class PrunedEncoder(nn.Module):
         if pruner is not None:
             pruner.bind(list(self))
 
-    def _block_tokens(self, num_tokens: int) -> Iterator[int]:
-        """The token count each block sees while the pruner is active."""
+    def block_tokens(self, num_tokens: int) -> Iterator[int]:
+        """The token count each block sees while the pruner is active (``num_tokens`` from the stem)."""
         tokens = num_tokens
         for i in range(self.depth):
             if i in self.points:
@@ -243,13 +245,16 @@ class PrunedEncoder(nn.Module):
 
     def forward(self, tokens: Tensor, step_index: Optional[Tensor] = None) -> Pruned:
         state, held = Pruned(tokens, step_index, None), None
+        if self.pruner is not None:
+            state = self.pruner.enter(state)
         for i, block in enumerate(self):
             if i in self.points:
                 if held is not None:
                     state = held.put_back(state.stream)
                 state, held = self._prune(state)
             state = state._replace(stream=block(state.stream, state.token_index))
-        return held.put_back(state.stream) if held is not None else state
+        state = held.put_back(state.stream) if held is not None else state
+        return self.pruner.leave(state) if self.pruner is not None else state
 
     def _prune(self, state: Pruned) -> Tuple[Pruned, Optional[_Held]]:
         kept, steps, tokens = self.pruner(state.stream, prune_time=not self.placement.in_stem)
@@ -258,30 +263,42 @@ class PrunedEncoder(nn.Module):
         return pruned, (_Held(state, steps, tokens) if self.placement.pass_through else None)
 
 
-def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ratio: float = 4.0,
-                   mixer: str = "stm", neuron: NeuronCfg = "LIF", options: PruningOptions = PruningOptions(),
-                   time_steps: Optional[int] = None, pass_through: bool = False) -> PrunedEncoder:
-    """A :class:`PrunedEncoder` of ``depth`` :class:`zoo.mixer.EncoderBlock` s (the SMixer / Spikformer blocks).
+def build_encoder(make_block: Callable[[Optional[int]], nn.Module], depth: int, num_tokens: int, dim: int,
+                  options: PruningOptions, neuron: NeuronCfg = "LIF", time_steps: Optional[int] = None,
+                  pass_through: bool = False, static_mixer: bool = True) -> PrunedEncoder:
+    """A :class:`PrunedEncoder` of ``depth`` blocks (``make_block(kept_tokens)``) pruned as ``options`` say: the one
+    builder every model family uses.
 
-    The pruner is built from ``options.pruning`` with the model's neuron as context; the blocks' token mixers use
-    ``options.mixer_weight``. A static ``N' x N'`` W_M' needs a pruner that prunes in training and evaluation alike.
-    Without a placement in ``options`` the pruner's :meth:`~zoo.pruning.Pruner.default_placement` is used;
-    ``pass_through=True`` makes the placement pass pruned tokens through (a model that needs a full-size stream).
+    The pruner is built from ``options.pruning`` with the model's ``neuron``, ``embed_dim`` (``dim``) and
+    ``time_steps`` as context (:func:`zoo.pruning.build` passes those its constructor names). Without a placement
+    in ``options`` the pruner's :meth:`~zoo.pruning.Pruner.default_placement` is used; ``pass_through=True`` makes
+    the placement pass pruned tokens through (a model that needs a full-size stream after the encoder).
+    ``static_mixer``: the blocks hold token mixers with ``options.mixer_weight``, and a static ``N' x N'`` W_M'
+    needs a pruner that prunes in training and evaluation alike.
     """
-    pruner = build(options.pruning, neuron=neuron)
+    pruner = build(options.pruning, neuron=neuron, embed_dim=dim, time_steps=time_steps)
     placement = options.placement
     if placement is None:
         placement = Placement.build(pruner.default_placement(depth) if pruner is not None else None)
     if pass_through:
         placement = replace(placement, pass_through=True)
-    if (options.mixer_weight == "static" and pruner is not None and not pruner.always_active
+    if (static_mixer and options.mixer_weight == "static" and pruner is not None and not pruner.always_active
             and pruner.kept_tokens(num_tokens) < num_tokens):
         raise ValueError(f"a static N'xN' mixer weight cannot serve unpruned tokens: {type(pruner).__name__} "
                          f"({pruner.extra_repr()}) does not prune in training and evaluation alike; use "
                          f"mixer_weight='random' or 'crop'")
+    return PrunedEncoder(make_block, depth, num_tokens, pruner, placement, time_steps)
+
+
+def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ratio: float = 4.0,
+                   mixer: str = "stm", neuron: NeuronCfg = "LIF", options: PruningOptions = PruningOptions(),
+                   time_steps: Optional[int] = None, pass_through: bool = False) -> PrunedEncoder:
+    """A :class:`PrunedEncoder` (:func:`build_encoder`) of ``depth`` :class:`zoo.mixer.EncoderBlock` s (the SMixer /
+    Spikformer blocks), whose token mixers use ``options.mixer_weight``."""
 
     def make_block(kept_tokens: Optional[int]) -> EncoderBlock:
         return EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, options.mixer_weight,
                             kept_tokens)
 
-    return PrunedEncoder(make_block, depth, num_tokens, pruner, placement, time_steps)
+    return build_encoder(make_block, depth, num_tokens, dim, options, neuron, time_steps, pass_through,
+                         static_mixer=mixer == "stm")

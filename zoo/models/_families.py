@@ -3,26 +3,22 @@
 - :data:`SJ_LIF`: SpikingJelly's ``MultiStepLIFNode(tau=2, detach_reset=True)`` as a zoo LIF config;
 - :func:`to_tokens` / :func:`to_map` / :func:`scatter_tokens` / :func:`gather_tokens`: layout changes between
   feature maps ``[T, B, C, H, W]`` and the token stream ``[T, B, N, C]`` (pruned streams included);
-- :func:`stage_encoder`: a :class:`zoo.encoder.PrunedEncoder` of a family's own blocks, with the model's pruning
-  options resolved as :func:`zoo.encoder.smixer_encoder` resolves them;
 - :class:`FamilyClassifier`: the model contract (input checks, head, ``reset_classifier``) of every family.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import replace
-from typing import Any, Callable, Mapping, Optional, Tuple, Union
+from typing import Any, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
-from ..encoder import Placement, PrunedEncoder, PruningOptions
+from ..encoder import PruningOptions
 from ..layers import NeuronCfg, build_neuron
 from ..neurons import spike_slots
-from ..pruning import build
 
 __all__ = ["SJ_LIF", "check_neuron", "to_tokens", "to_map", "scatter_tokens", "gather_tokens", "family_options",
-           "downsampled", "stage_encoder", "FamilyClassifier"]
+           "downsampled", "FamilyClassifier"]
 
 # SpikingJelly's MultiStepLIFNode(tau=2, detach_reset=True): H = V + (X - V) / 2, fire at H >= 1, hard reset to 0,
 # Sigmoid surrogate (alpha 4). The zoo LIF integrates H' = 0.5 V' + X, i.e. H' = 2 H: the same neuron, forward and
@@ -77,30 +73,6 @@ def family_options(dstsp: Optional[Mapping[str, Any]], pruning: Optional[Mapping
 def downsampled(size: int, stride: int) -> int:
     """Side of a map after a 3x3 / pad-1 (or 1x1 / pad-0) window at ``stride``: ``ceil(size / stride)``."""
     return (size - 1) // stride + 1
-
-
-def stage_encoder(make_block: Callable[[Optional[int]], nn.Module], depth: int, num_tokens: int,
-                  options: PruningOptions, neuron: NeuronCfg, time_steps: int, pass_through: bool = False,
-                  static_mixer: bool = False) -> PrunedEncoder:
-    """A :class:`PrunedEncoder` of ``depth`` family blocks (``make_block(kept_tokens)``), pruned by ``options``.
-
-    As in :func:`zoo.encoder.smixer_encoder`: the pruner is built with the model's neuron as context, the pruner's
-    default placement applies when ``options`` names none, ``pass_through=True`` restores the full stream after the
-    stage (a stage followed by a convolution needs its grid back), and a static ``N' x N'`` W_M'
-    (``static_mixer``: the blocks hold token mixers with ``mixer_weight='static'``) needs a pruner that is always
-    active.
-    """
-    pruner = build(options.pruning, neuron=neuron)
-    placement = options.placement
-    if placement is None:
-        placement = Placement.build(pruner.default_placement(depth) if pruner is not None else None)
-    if pass_through:
-        placement = replace(placement, pass_through=True)
-    if (static_mixer and options.mixer_weight == "static" and pruner is not None and not pruner.always_active
-            and pruner.kept_tokens(num_tokens) < num_tokens):
-        raise ValueError(f"a static N'xN' mixer weight cannot serve unpruned tokens: {type(pruner).__name__} does "
-                         f"not prune in training and evaluation alike; use mixer_weight='random' or 'crop'")
-    return PrunedEncoder(make_block, depth, num_tokens, pruner, placement, time_steps)
 
 
 class FamilyClassifier(nn.Module, ABC):

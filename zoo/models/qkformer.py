@@ -18,11 +18,11 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 from torch import Tensor, nn
 
 from ..convert import AttentionSpec, register_attention
-from ..encoder import PruningOptions
+from ..encoder import PruningOptions, build_encoder
 from ..layers import ConvBN, LinearBN, NeuronCfg, build_neuron, neuron_cfg
 from ..mixer import AttentionProduct, SpikingTokenMixer
 from ..registry import PretrainedCfg, register_model
-from ._families import (SJ_LIF, FamilyClassifier, check_neuron, downsampled, family_options, stage_encoder, to_map,
+from ._families import (SJ_LIF, FamilyClassifier, check_neuron, downsampled, family_options, to_map,
                         to_tokens)
 
 __all__ = ["QKDownsample", "QKTokenAttention", "QKSelfAttention", "QKMLP", "QKBlock", "QKFormer"]
@@ -206,8 +206,8 @@ class QKFormer(FamilyClassifier):
                 return QKBlock(attn, dim, mlp_ratio, neuron, lif_over_batch and stage == 3)
 
             pruned = stage in pruned_stages
-            setattr(self, f"stage{stage}", stage_encoder(
-                make_block, blocks, side * side, options if pruned else PruningOptions(), neuron, time_steps,
+            setattr(self, f"stage{stage}", build_encoder(
+                make_block, blocks, side * side, dim, options if pruned else PruningOptions(), neuron, time_steps,
                 pass_through=stage < 3, static_mixer=mixer == "stm" and stage == 3))
         self.grids = tuple(grids)  # (H, W) of stages 1, 2 (and 3)
 

@@ -26,12 +26,12 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 from torch import Tensor, nn
 
 from ..convert import AttentionSpec, register_attention
-from ..encoder import PruningOptions
+from ..encoder import PruningOptions, build_encoder
 from ..layers import ConvBN, LinearBN, NeuronCfg, build_neuron, neuron_cfg
 from ..mixer import AttentionProduct, SpikingMLP, SpikingTokenMixer
 from ..registry import PretrainedCfg, register_model
 from ._families import (FamilyClassifier, check_neuron, downsampled, family_options, gather_tokens, scatter_tokens,
-                        stage_encoder, to_map, to_tokens)
+                        to_map, to_tokens)
 
 __all__ = ["MULTISPIKE", "SDTDownsample", "SepConv", "ConvBlock", "LinearAttention", "SDTBlock", "SDTV3"]
 
@@ -187,8 +187,8 @@ class SDTV3(FamilyClassifier):
             return make
 
         for stage, dim, depth in ((3, c2, depths[0]), (4, c3, depths[1])):
-            setattr(self, f"stage{stage}", stage_encoder(
-                make_block(dim), depth, n, options if stage in pruned_stages else PruningOptions(), neuron,
+            setattr(self, f"stage{stage}", build_encoder(
+                make_block(dim), depth, n, dim, options if stage in pruned_stages else PruningOptions(), neuron,
                 time_steps, pass_through=stage == 3, static_mixer=mixer == "stm"))
 
     def forward_features(self, x: Tensor) -> Tensor:

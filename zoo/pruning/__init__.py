@@ -8,6 +8,7 @@ from .base import Pruned, Pruner, kept_count
 from .registry import build, list_pruners, register_pruner
 from .dstsp import DSTSP, DSTSPConfig, DSTSPShorthand  # registers DSTSP
 from .tp_spikformer import TPSpikformer  # registers TPSpikformer
+from .stata import STATA  # registers STATA
 
 __all__ = ["Pruner", "Pruned", "kept_count", "register_pruner", "build", "list_pruners", "DSTSP", "DSTSPConfig",
-           "DSTSPShorthand", "TPSpikformer"]
+           "DSTSPShorthand", "TPSpikformer", "STATA"]

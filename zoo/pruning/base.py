@@ -25,6 +25,11 @@ What a pruner provides (``P`` is the subclass):
   attention) registers forward hooks on the blocks' mixers here and reads the rows in ``prune``.
 - ``aux_loss()``: an auxiliary loss term of the last forward pass, e.g. STATA's alignment losses (default
   ``None``); the encoder exposes it as :meth:`zoo.encoder.PrunedEncoder.aux_loss` for the training loop to add.
+- ``enter(state)`` / ``leave(state)``: called by the encoder on the stem's stream before block 0 and on the stream
+  after the last block (default: identity). A pruner that adds tokens of its own (STATA's anchor) adds them in
+  ``enter`` and removes them in ``leave``. In between, the stream and every token index refer to the stream
+  ``enter`` returned (STATA: the anchor is index 0, stem token ``i`` is index ``i + 1``); ``leave`` returns indices
+  into the stem's tokens again.
 
 A pruner is registered with :func:`zoo.pruning.register_pruner` and built by :func:`zoo.pruning.build` from
 ``dict(type=<name>, **options)``; every model with a pruned encoder takes it as ``pruning=dict(...)``.
@@ -99,6 +104,16 @@ class Pruner(nn.Module, ABC):
     def aux_loss(self) -> Optional[Tensor]:
         """Auxiliary loss term of the last forward pass, or ``None`` (the default)."""
         return None
+
+    def enter(self, state: Pruned) -> Pruned:
+        """The stem's stream (``token_index`` ``None``) before block 0 -> the stream the blocks run on; identity by
+        default (STATA prepends its anchor token)."""
+        return state
+
+    def leave(self, state: Pruned) -> Pruned:
+        """The stream after the last block -> the encoder's output, without what :meth:`enter` added and with
+        ``token_index`` into the stem's tokens; identity by default."""
+        return state
 
     def forward(self, x: Tensor, prune_time: bool = True, steps_only: bool = False) -> Pruned:
         """``steps_only=False``: :meth:`prune` on ``x`` ``[T, B, N, C]``. ``steps_only=True`` (in-stem use):
