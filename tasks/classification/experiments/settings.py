@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[3]
 # The Fashion-MNIST variants (tools/fashion_mnist.py --variants): the main job's two, and what the equal-time
 # comparison of docs/classification.md adds (each config says what it is).
 CONFIGS = {name: ROOT / "configs/cls" / f"{file}_fmnist.py" for name, file in (
-    ("dstsp", "smixer-dstsp"), ("dense", "smixer"), ("dense-t1", "smixer-t1"), ("dstsp-t4", "smixer-dstsp-t4"))}
+    ("dstsp", "smixer-dstsp"), ("dense", "smixer"), ("dense-t1", "smixer-t1"), ("dstsp-t4", "smixer-dstsp-t4"),
+    ("tp", "smixer-tp"), ("ssa", "spikformer"), ("ssa-stata", "spikformer-stata"))}
 TRAIN_SIZE = 60000  # Fashion-MNIST training images
 LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 _CROP = dict(type="RandomCrop", size=28, padding=2)
