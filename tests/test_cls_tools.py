@@ -140,3 +140,25 @@ def test_missing_data_exits_with_the_apt_command(tmp_path, monkeypatch, capsys):
         runs.check_data(None)
     assert exit_info.value.code == 2
     assert "apt-get install -y dataset-fashion-mnist" in capsys.readouterr().err
+
+
+def test_runs_with_equal_settings_merge_into_one_table(tmp_path):
+    import json
+
+    settings_ = dict(batch_size=64, lr=2e-3, time_budget_min=3.0)
+    for name, rows in (("a", [dict(_row(88.4), variant="dense", params=181e3, sops=3e6)]),
+                       ("b", [dict(_row(87.0), variant="ssa-stata", params=160e3, sops=2e6)])):
+        (tmp_path / name).mkdir()
+        record = dict(settings=dict(settings_, variants=[rows[0]["variant"]], schedule_epochs={}),
+                      machine=dict(cores=2), rows=rows)
+        (tmp_path / name / "results.json").write_text(json.dumps(record))
+    rows = mainjob.merge_results([tmp_path / "a", tmp_path / "b"], tmp_path / "merged")
+    assert [r["variant"] for r in rows] == ["dense", "ssa-stata"]
+    table = (tmp_path / "merged" / "results.md").read_text()
+    assert "| dense | 88.40 |" in table and "| ssa-stata | 87.00 |" in table
+    assert (tmp_path / "merged" / "curve.png").stat().st_size > 10_000
+    record = json.loads((tmp_path / "b" / "results.json").read_text())
+    record["settings"]["lr"] = 1e-3
+    (tmp_path / "b" / "results.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="used different settings"):
+        mainjob.merge_results([tmp_path / "a", tmp_path / "b"], tmp_path / "merged")

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from tasks.classification.experiments.mainjob import VARIANTS, run_main_job  # noqa: E402
+from tasks.classification.experiments.mainjob import VARIANTS, merge_results, run_main_job  # noqa: E402
 from tasks.classification.experiments.settings import CONFIGS  # noqa: E402
 from tasks.classification.experiments.runs import check_data  # noqa: E402
 from tasks.classification.experiments.settings import (DefaultsFormatter, add_dstsp_arguments,  # noqa: E402
@@ -46,6 +46,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     add_settings_arguments(parser, epochs="auto")
     add_dstsp_arguments(parser)
     parser.add_argument("--out-dir", type=Path, default=ROOT / "work_dirs/fashion_mnist")
+    parser.add_argument("--merge", type=Path, nargs="+", default=None, metavar="RUN_DIR",
+                        help="no training: merge the results of earlier runs (their --out-dir) into one table and "
+                             "figure in --out-dir")
     parser.add_argument("--figure", type=Path, default=None,
                         help="training-curve PNG (default: <out-dir>/curve.png; the docs use "
                              "docs/img/cls_fmnist_curve.png)")
@@ -54,6 +57,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     args = parse_args(argv)
+    if args.merge:
+        return merge_results(args.merge, args.out_dir, args.figure)
     check_data(args.data_root)
     if args.threads:
         torch.set_num_threads(args.threads)  # this tool's own measurements; the runs get OMP_NUM_THREADS

@@ -10,7 +10,7 @@ from .measure import auto_epochs, machine
 from .runs import run_variant
 from .settings import TRAIN_SIZE, build_config, resolve_settings
 
-__all__ = ["VARIANTS", "run_main_job", "schedule_epochs", "markdown", "plot_curves"]
+__all__ = ["VARIANTS", "run_main_job", "schedule_epochs", "merge_results", "markdown", "plot_curves"]
 
 VARIANTS = ("dstsp", "dense")
 
@@ -41,6 +41,31 @@ def run_main_job(settings: Mapping[str, Any], variants: Sequence[str], out_dir: 
     plot_curves(rows, figure, f"SMixer on Fashion-MNIST, {machine()['cores']} CPU cores")
     print("\n" + table)
     print(f"results: {out_dir / 'results.json'}, {out_dir / 'results.md'}; curve: {figure}")
+    return rows
+
+
+def merge_results(run_dirs: Sequence[Path], out_dir: Path, figure: Optional[Path] = None) -> List[Dict[str, Any]]:
+    """One table and one figure from several runs of the main job (their ``results.json``, e.g. variants trained in
+    two processes with the same settings); refuses runs whose settings differ other than in their variants."""
+    records = []
+    for run in run_dirs:
+        path = Path(run) / "results.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no results.json in {run} (a tools/fashion_mnist.py --out-dir)")
+        records.append(json.loads(path.read_text()))
+    common = [{k: v for k, v in r["settings"].items() if k not in ("variants", "schedule_epochs")} for r in records]
+    if any(c != common[0] for c in common[1:]):
+        raise ValueError(f"runs {[str(r) for r in run_dirs]} used different settings; merge only equal ones")
+    rows = [row for record in records for row in record["rows"]]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = markdown(rows, common[0]["batch_size"])
+    (out_dir / "results.md").write_text(table)
+    (out_dir / "results.json").write_text(json.dumps(dict(settings=common[0], runs=[str(r) for r in run_dirs],
+                                                          machines=[r["machine"] for r in records], rows=rows),
+                                                     indent=2, default=str))
+    plot_curves(rows, figure or out_dir / "curve.png", f"Fashion-MNIST at equal training time, "
+                                                       f"{records[0]['machine']['cores']} CPU cores")
+    print(table)
     return rows
 
 
