@@ -71,7 +71,7 @@ def measure_speed(cfg: Config, steps: int = 12, warmup: int = 3) -> float:
 def auto_epochs(cfg: Config, budget_s: float, train_size: int, margin: float = 0.85) -> float:
     """Epochs that fit in ``budget_s`` at the measured speed, less a margin for data loading and logging."""
     speed = measure_speed(cfg)
-    epochs = max(0.5, margin * speed * budget_s / train_size)
+    epochs = max(0.05, margin * speed * budget_s / train_size)
     print(f"measured {speed:.0f} samples/s on real batches: {epochs:.2f} epochs of {train_size} images fit in "
           f"{budget_s / 60:.1f} min", flush=True)
     return round(epochs, 2)
