@@ -10,9 +10,10 @@ mean -> MultiSpike -> Linear. The residual stream is real-valued; every branch s
 MultiSpike (:data:`MULTISPIKE`) is the zoo's I-LIF with decay 0, i.e. no membrane carried between steps:
 ``round(clamp(x, 0, 4))``, integer spikes, straight-through gradient inside [0, 4], exactly the code's ``Quant``.
 The code divides every spike by 4 before the next layer; here the spikes stay integers (spike-driven, counted as
-4 binary spikes by :mod:`zoo.ops`) and the factor is folded into the weights: layers followed by BatchNorm do not
-see it, and the attention product (bilinear in q and k, times v) divides by ``4^3``. A checkpoint converter scales
-the weights of the layers that consume spikes by 1/4.
+4 binary spikes by :mod:`zoo.ops`) and the factor is folded into the weights: trained from scratch, a layer followed by BatchNorm absorbs it in
+training (batch statistics), and the attention product (bilinear in q and k, times v) divides by ``4^3``. A
+released checkpoint's stored BatchNorm statistics do see it, so the converter (:mod:`zoo.official`) scales the
+weights of every layer that consumes spikes by 1/4.
 
 "-> M" replaces the linear attention of all 8 transformer blocks by a Spiking-token Mixer with ``mixer_heads`` = 8
 heads (the family's own count) on 196 tokens. Each transformer stage is a pruned encoder; stage 3 passes pruned
