@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 
 import pytest
 import torch
+from huggingface_hub import metadata_load
 
 import zoo
-from tasks.classification.export import export_checkpoint
+from tasks.classification.export import export_checkpoint, sample_accuracy
 from tasks.common.config import load_config
 from tasks.registry import MODELS
 from test_cls_helpers import ROOT, write_fmnist
+from zoo.publish import check_folder
 
 CONFIG = ROOT / "configs" / "cls" / "smixer-dstsp_fmnist.py"
+SAMPLES = ROOT / "data" / "samples" / "fashion-mnist-test-1000"
 TINY = dict(embed_dim=32, depth=1, num_heads=4)
 
 
@@ -46,8 +50,9 @@ def test_export_command_with_metrics_file(tmp_path, trained):
     metrics.write_text(json.dumps({"accuracy/top1": 88.5, "accuracy/top5": 99.6}))
     out = tmp_path / "smixer-fmnist-dstsp"
     options = [f"model.backbone_args.{k}={v}" for k, v in TINY.items()]
-    done = subprocess.run([sys.executable, "tools/export.py", str(CONFIG), str(checkpoint), str(out), "--metrics",
-                           str(metrics), "--cfg-options", *options], cwd=ROOT, capture_output=True, text=True,
+    args = [str(CONFIG), str(checkpoint), str(out), "--metrics", str(metrics), "--trained-by",
+            "python tools/train.py my config.py", "--cfg-options", *options]
+    done = subprocess.run([sys.executable, "tools/export.py", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = zoo.load(out)
@@ -59,17 +64,34 @@ def test_export_command_with_metrics_file(tmp_path, trained):
     assert config["pretrained_cfg"]["input_size"] == [1, 28, 28] and config["pretrained_cfg"]["paper_top1"] is None
     card = (out / "README.md").read_text()
     assert "| accuracy/top1 | 88.50 |" in card and "zoo.load" in card and "spatial_ratio" in card
+    assert f"written by: `python tools/export.py {shlex.join(args)}`" in card
+    assert "trained by: `python tools/train.py my config.py`" in card
+    assert "| trained | 10 iterations = 640 images" in card
+    meta = metadata_load(out / "README.md")
+    assert meta["library_name"] == "smixer-zoo" and meta["license"] == "apache-2.0" and "dstsp" in meta["tags"]
+    assert meta["datasets"] == ["zalando-datasets/fashion_mnist"]
+    assert [m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]] == [88.5, 99.6]
+    assert check_folder(out).metrics == config["metrics"]  # ready to publish
 
 
-def test_export_evaluates_on_the_test_set(tmp_path, trained):
-    _, checkpoint = trained
+def test_export_evaluates_on_the_test_set_and_the_shipped_subset(tmp_path, trained):
+    model, checkpoint = trained
     data = write_fmnist(tmp_path / "fmnist", train=8, test=8)
     out = tmp_path / "exported"
     cfg = tiny_config(**{"test_dataloader.dataset.data_root": str(data), "test_dataloader.num_workers": 0})
-    returned = export_checkpoint(cfg, CONFIG, checkpoint, out, evaluate_now=True)
+    returned = export_checkpoint(cfg, CONFIG, checkpoint, out, evaluate_now=True, samples=SAMPLES)
     metrics = json.loads((out / "config.json").read_text())["metrics"]
-    assert set(metrics) == {"accuracy/top1", "accuracy/top5"} and 0 <= metrics["accuracy/top1"] <= 100
-    assert returned == metrics
+    assert set(metrics) == {"accuracy/top1", "accuracy/top5", "fashion-mnist-test-1000/accuracy/top1"}
+    assert 0 <= metrics["accuracy/top1"] <= 100 and returned == metrics
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "config.json", "model.safetensors"]  # no eval logs
+    loaded = zoo.load(out)
+    assert sample_accuracy(loaded, SAMPLES) == (metrics["fashion-mnist-test-1000/accuracy/top1"], 1000)
+    card = (out / "README.md").read_text()
+    assert "the config's test split (8 images), mmengine test run" in card
+    assert "`" + SAMPLES.as_posix() + "` (the first 1000 test images)" in card
+    splits = [r["dataset"]["split"] for r in metadata_load(out / "README.md")["model-index"][0]["results"]]
+    assert splits == ["test", "test[:1000]"]
+    assert check_folder(out).metrics == metrics
 
 
 def test_export_rejects_a_mismatched_checkpoint(tmp_path, trained):

@@ -131,7 +131,7 @@ def test_load_from_an_unreachable_hub_fails_within_seconds(tmp_path):
     env = dict(os.environ, HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_CACHE=str(tmp_path), HF_HOME=str(tmp_path))
     env.pop("HF_HUB_OFFLINE", None)
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-c", "import zoo; zoo.load('stmixer-8-512')"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, "-c", "import zoo; zoo.load('smixer-zoo/stmixer-8-512')"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]

@@ -4,15 +4,19 @@
     python tools/export.py CONFIG CHECKPOINT OUT_FOLDER                      # evaluates on the config's test set
     python tools/export.py CONFIG CHECKPOINT OUT_FOLDER --metrics test.json  # metrics from tools/test.py --out
     python tools/export.py CONFIG CHECKPOINT OUT_FOLDER --no-eval
+    python tools/export.py work_dirs/weights/dense/config.py CHECKPOINT zoo/weights/smixer-fmnist \\
+        --samples data/samples/fashion-mnist-test-1000 --trained-by "python tools/fashion_mnist.py ..."
 
 Writes ``model.safetensors`` + ``config.json`` (architecture, constructor arguments, a pretrained config describing
-the data the model was trained on, and the measured metrics) + ``README.md`` (a model card); see
-``tasks/classification/export.py``.
+the data the model was trained on, and the measured metrics) + ``README.md`` (a model card with Hub front matter,
+the recipe, the metrics and this exact command); see ``tasks/classification/export.py``. ``--samples`` adds the
+top-1 on a small idx test subset (what tests/test_weights.py reproduces for the weights that ship in zoo/weights).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -21,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mmengine.config import DictAction  # noqa: E402
 
-from tasks.classification.export import export_checkpoint  # noqa: E402
+from tasks.classification.export import SAMPLE_FILES, export_checkpoint  # noqa: E402
 from tasks.common.cli import run_command  # noqa: E402
 from tasks.common.config import load_config  # noqa: E402
 
@@ -34,17 +38,23 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--metrics", type=Path,
                         help="JSON metrics file (tools/test.py --out) to record instead of evaluating")
-    source.add_argument("--no-eval", action="store_true", help="export without metrics")
+    source.add_argument("--no-eval", action="store_true", help="export without test-set metrics")
+    parser.add_argument("--samples", type=Path,
+                        help=f"also record the top-1 on this idx test subset ({', '.join(SAMPLE_FILES)}: the first "
+                             f"images of the test split), e.g. data/samples/fashion-mnist-test-1000")
+    parser.add_argument("--trained-by", metavar="COMMAND", help="the command that trained the checkpoint, for the card")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     return parser.parse_args(argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Path:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     metrics = json.loads(args.metrics.read_text()) if args.metrics else None
     metrics = export_checkpoint(cfg, args.config, args.checkpoint, args.out, metrics,
-                                evaluate_now=not (args.metrics or args.no_eval))
+                                evaluate_now=not (args.metrics or args.no_eval), samples=args.samples,
+                                command=shlex.join(["python", "tools/export.py", *argv]), trained_by=args.trained_by)
     print(f"exported {cfg.model.backbone} to {args.out}" + (f" with {metrics}" if metrics else ""))
     return args.out
 

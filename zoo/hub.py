@@ -2,7 +2,8 @@
 
 ``config.json`` holds ``{"architecture": <registered variant>, "model_args": {...}, "pretrained_cfg": {...}}``
 plus any ``metrics`` a training run recorded. The same pair is what ``save_pretrained`` writes, what a Hub
-repository holds and what ``load`` reads from a folder, a repo id or the local Hub cache.
+repository holds, what ships in the package (``zoo/weights/<variant>``) and what ``load`` reads from a folder, a
+repo id or the local Hub cache.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from urllib.parse import urlparse
 from torch import nn
 
 from .fileio import write_atomic
-from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model
+from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model, shipped_weights
 
 __all__ = ["save_pretrained", "load", "load_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
 
@@ -162,8 +163,9 @@ def load(name_or_path: Union[str, Path], pretrained: bool = True, revision: Opti
     """Load a model from a local folder, a registered variant name, or a Hub repo id (``org/name``).
 
     - a folder: ``config.json`` + ``model.safetensors`` (``pretrained`` is ignored);
-    - a variant (``"stmixer-8-768-dstsp"``): its weights from ``pretrained_cfg.hf_hub_id``, or random weights
-      with ``pretrained=False``;
+    - a variant (``"smixer-fmnist-dstsp"``): the weights that ship in the package (``zoo/weights/<variant>``, no
+      network), else those of ``pretrained_cfg.hf_hub_id`` (at ``revision``); random weights with
+      ``pretrained=False``. ``zoo.list_models(pretrained=True)`` lists the variants that have weights;
     - ``org/name``: a Hub repository in the same format.
     """
     path = Path(name_or_path)
@@ -176,9 +178,15 @@ def load(name_or_path: Union[str, Path], pretrained: bool = True, revision: Opti
     if is_model(name):
         if not pretrained:
             return create(name, **overrides)
+        shipped = shipped_weights(name)
+        if shipped is not None:
+            return load_folder(shipped, **overrides)
         repo_id = get_pretrained_cfg(name).hf_hub_id
         if repo_id is None:
-            raise ValueError(f"{name} has no published weights; use pretrained=False")
+            raise FileNotFoundError(f"{name} has no pretrained weights, neither shipped with smixer-zoo nor on the "
+                                    f"Hub (zoo.list_models(pretrained=True) lists those with weights): pass "
+                                    f"pretrained=False for random weights, or load a checkpoint folder or a Hub repo "
+                                    f"id 'org/name'")
         return load_folder(_hub_folder(repo_id, revision), **overrides)
     if name.count("/") == 1 and not path.exists():
         return load_folder(_hub_folder(name, revision), **overrides)

@@ -5,11 +5,13 @@ import copy
 import fnmatch
 import inspect
 from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from torch import nn
 
-__all__ = ["PretrainedCfg", "register_model", "create", "list_models", "get_pretrained_cfg", "is_model"]
+__all__ = ["PretrainedCfg", "register_model", "create", "list_models", "get_pretrained_cfg", "is_model",
+           "shipped_weights", "has_pretrained", "SHIPPED_WEIGHTS"]
 
 
 @dataclass
@@ -21,7 +23,7 @@ class PretrainedCfg:
     mean: Tuple[float, ...] = (0.485, 0.456, 0.406)
     std: Tuple[float, ...] = (0.229, 0.224, 0.225)
     time_steps: int = 1
-    hf_hub_id: Optional[str] = None
+    hf_hub_id: Optional[str] = None  # the Hub repository of published weights; None until they exist
     dataset: str = "imagenet-1k"
     paper_params_m: Optional[float] = None
     paper_top1: Optional[float] = None
@@ -39,7 +41,7 @@ class _Entry:
 
 
 _REGISTRY: Dict[str, _Entry] = {}
-HUB_ORG = "smixer-zoo"  # Hub organisation of the published weights: <HUB_ORG>/<variant>
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights"  # <variant>/ checkpoint folders in the package
 
 
 def register_model(name: str, pretrained_cfg: PretrainedCfg, **model_args: Any):
@@ -48,9 +50,7 @@ def register_model(name: str, pretrained_cfg: PretrainedCfg, **model_args: Any):
     def decorator(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is already registered")
-        cfg = copy.deepcopy(pretrained_cfg)
-        cfg.hf_hub_id = cfg.hf_hub_id or f"{HUB_ORG}/{name}"
-        _REGISTRY[name] = _Entry(fn, cfg, dict(model_args))
+        _REGISTRY[name] = _Entry(fn, copy.deepcopy(pretrained_cfg), dict(model_args))
         return fn
 
     return decorator
@@ -71,10 +71,23 @@ def is_model(name: str) -> bool:
     return name in _REGISTRY
 
 
-def list_models(pattern: Optional[str] = None) -> List[str]:
-    """Registered names, sorted, optionally filtered by a shell-style pattern (``"*dstsp"``)."""
+def shipped_weights(name: str) -> Optional[Path]:
+    """The checkpoint folder of ``name`` that ships in the package (``zoo/weights/<name>``), if there is one."""
+    folder = SHIPPED_WEIGHTS / name
+    return folder if is_model(name) and folder.is_dir() else None
+
+
+def has_pretrained(name: str) -> bool:
+    """Whether ``zoo.load(name)`` finds weights: shipped in the package or published on the Hub (``hf_hub_id``)."""
+    return shipped_weights(name) is not None or _entry(name).pretrained_cfg.hf_hub_id is not None
+
+
+def list_models(pattern: Optional[str] = None, pretrained: bool = False) -> List[str]:
+    """Registered names, sorted, optionally filtered by a shell-style pattern (``"*dstsp"``); with
+    ``pretrained=True`` only those that have weights (:func:`has_pretrained`)."""
     names = sorted(_REGISTRY)
-    return fnmatch.filter(names, pattern) if pattern else names
+    names = fnmatch.filter(names, pattern) if pattern else names
+    return [n for n in names if has_pretrained(n)] if pretrained else names
 
 
 def get_pretrained_cfg(name: str) -> PretrainedCfg:
