@@ -2,9 +2,11 @@
 MS-SSIM values, spike perturbations, kept-token selection on real images, the commands end to end."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,6 @@ import zoo
 from tasks.classification.analysis import hooks, jitter, retention, siv, sparsity, tokens
 from tasks.classification.analysis.inputs import fashion_mnist, normalise, recording_frames
 from tasks.classification.analysis.models import accuracy, with_token_pruning
-from tasks.common.cli import run_command
 
 ROOT = Path(__file__).resolve().parents[1]
 FMNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -284,19 +285,17 @@ def test_event_recording_frames():
         recording_frames(EVENTS / "missing.raw", 4, 48)
 
 
-def _analyze():
-    spec = importlib.util.spec_from_file_location("analyze", ROOT / "tools" / "analyze.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _analyze(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "tools/analyze.py", *argv], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
 
 
 @needs_fmnist
 def test_command_writes_json_and_figure(tmp_path):
-    analyze = _analyze()
-    path = analyze.main(["high-low", "--model", "smixer-fmnist", "--num-images", "8", "--keeps", "0.5",
-                         "--strategies", "LP", "HP", "--out-dir", str(tmp_path)])
-    record = json.loads(path.read_text())
+    proc = _analyze("high-low", "--model", "smixer-fmnist", "--num-images", "8", "--keeps", "0.5", "--strategies",
+                    "LP", "HP", "--out-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((tmp_path / "high-low.json").read_text())
     assert record["analysis"] == "high-low" and record["inputs"]["images"] == 8
     assert set(record["result"]["accuracy"]) == {"LP", "HP"}
     assert record["models"]["smixer-fmnist"]["source"] == "random"
@@ -305,14 +304,12 @@ def test_command_writes_json_and_figure(tmp_path):
 
 
 @needs_events
-def test_command_errors_are_one_line(tmp_path, capsys):
-    analyze = _analyze()
+def test_command_errors_are_one_line(tmp_path):
     for argv, message in [
             (["siv", "--model", "smixer-fmnist", "--events", str(EVENTS / "evt2.raw")], "takes 1-channel input"),
             (["siv", "--checkpoint", str(tmp_path / "none")], "is not a folder"),
             (["siv", "--model", "smixer-fmnist", "--num-images", "0"], "--num-images must be >= 1")]:
-        with pytest.raises(SystemExit) as exit_info:
-            run_command(analyze.main, argv + ["--out-dir", str(tmp_path)])
-        assert exit_info.value.code == 1
-        err = capsys.readouterr().err
+        proc = _analyze(*argv, "--out-dir", str(tmp_path))
+        assert proc.returncode == 1
+        err = proc.stderr
         assert err.startswith("error: ") and message in err and err.count("\n") == 1

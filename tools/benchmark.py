@@ -27,10 +27,11 @@ from tasks.common import neuron_benchmark  # noqa: E402
 from tasks.common.cli import run_command  # noqa: E402
 
 
-def device_name(device: str) -> str:
+def device_name(device: str, threads: int = 0) -> str:
+    """The device in words; ``threads``: the intra-op threads the measurements ran with (0: torch's default)."""
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
-    return f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    return f"{os.cpu_count()} CPU cores, torch {torch.__version__}, {threads or torch.get_num_threads()} threads"
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -41,7 +42,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     base = dict(model=args.model, batch=args.batch, steps=args.steps, warmup=args.warmup, device=args.device,
                 seed=args.seed, threads=args.threads, overrides=overrides)
     results = benchmark.run_settings(settings, base)
-    meta = dict(base, device_name=device_name(args.device), command=" ".join(sys.argv))
+    meta = dict(base, device_name=device_name(args.device, args.threads), command=" ".join(sys.argv))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))

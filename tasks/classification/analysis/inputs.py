@@ -2,11 +2,8 @@
 
 - :func:`fashion_mnist`: the first ``count`` images of a split, ``uint8`` ``[B, 1, 28, 28]``, and their labels.
 - :func:`normalise`: images -> the model's input (``(x / 255 - mean) / std`` with the model's pretrained config).
-- :func:`read_recording`: an event file that ``faery`` decodes (AEDAT4, Prophesee EVT2/EVT3 ``.raw``, ...) ->
-  structured events ``x, y, p, t`` and the sensor size.
-- :func:`recording_frames`: a recording -> frames ``[T, 2, size, size]`` of event counts, the DVS models' input:
-  the centred square of the sensor, binned by ``tasks.classification.datasets.events.bin_events`` (equal event
-  counts per frame, downsampled to ``size``), as the DVS128 Gesture / CIFAR10-DVS loaders bin their recordings.
+- :func:`recording_frames`: an event file -> frames ``[T, 2, size, size]`` of event counts, the DVS models' input
+  (read and binned as ``tools/predict.py`` does: the centred square of the sensor, equal event counts per frame).
 """
 from __future__ import annotations
 
@@ -17,13 +14,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from tasks.classification.datasets.events import bin_events
 from tasks.classification.datasets.fashion_mnist import FashionMNIST
+from tasks.classification.event_files import read_event_file
+from tasks.classification.predict import event_frames
 from zoo.registry import PretrainedCfg
 
-__all__ = ["fashion_mnist", "normalise", "read_recording", "recording_frames", "EVENT_DTYPE"]
-
-EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("p", np.int8), ("t", np.int64)])
+__all__ = ["fashion_mnist", "normalise", "recording_frames"]
 
 
 def fashion_mnist(split: str = "test", count: Optional[int] = None,
@@ -45,41 +41,9 @@ def normalise(images: Tensor, cfg: PretrainedCfg) -> Tensor:
     return (images.float() / 255.0 - mean) / std
 
 
-def read_recording(path: Union[str, Path]) -> Tuple[np.ndarray, Tuple[int, int]]:
-    """Events of the file at ``path`` (sorted by time) as :data:`EVENT_DTYPE` ``[N]``, and the sensor
-    ``(width, height)``."""
-    import faery
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"event recording not found: {path}")
-    try:
-        stream = faery.events_stream_from_file(str(path))
-        width, height = stream.dimensions()
-        raw = stream.to_array()
-    except Exception as err:  # faery raises several types for files it cannot decode
-        raise ValueError(f"{path}: cannot decode events ({' '.join(str(err).split())}); give an AEDAT4, EVT2/EVT3 "
-                         f".raw, DAT or CSV event file") from None
-    events = np.empty(len(raw), dtype=EVENT_DTYPE)
-    for name in ("x", "y", "t"):
-        events[name] = raw[name]
-    events["p"] = raw["p"]
-    return events, (int(width), int(height))
-
-
 def recording_frames(path: Union[str, Path], time_steps: int, size: int) -> Tensor:
-    """The recording at ``path`` -> ``float32`` frames ``[time_steps, 2, size, size]`` of event counts.
-
-    The centred ``side x side`` square of the sensor (``side = min(width, height)``) is kept, so that the
-    downsampling to ``size x size`` keeps the aspect ratio; its events are split into ``time_steps`` frames of
-    equal event counts.
-    """
-    events, (width, height) = read_recording(path)
-    side = min(width, height)
-    x0, y0 = (width - side) // 2, (height - side) // 2
-    inside = (events["x"] >= x0) & (events["x"] < x0 + side) & (events["y"] >= y0) & (events["y"] < y0 + side)
-    square = events[inside]
-    square["x"] -= x0
-    square["y"] -= y0
-    frames = bin_events(square, (side, side, 2), time_steps, size, binning="event_count")
+    """The recording at ``path`` (any format :func:`tasks.classification.event_files.read_event_file` reads) ->
+    ``float32`` frames ``[time_steps, 2, size, size]`` of event counts: the centred square of the sensor binned into
+    frames of equal event counts, exactly as :class:`tasks.classification.predict.EventPredictor` feeds a model."""
+    frames, _ = event_frames(read_event_file(path), time_steps, size)
     return torch.from_numpy(frames.astype(np.float32))
