@@ -40,7 +40,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.time_steps:
         overrides["time_steps"] = args.time_steps
     base = dict(model=args.model, batch=args.batch, steps=args.steps, warmup=args.warmup, device=args.device,
-                seed=args.seed, threads=args.threads, overrides=overrides)
+                seed=args.seed, threads=args.threads, clock=args.clock, overrides=overrides)
     results = benchmark.run_settings(settings, base)
     meta = dict(base, device_name=device_name(args.device, args.threads), command=" ".join(sys.argv))
     out = Path(args.out)
@@ -76,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     train.add_argument("--warmup", type=int, default=3)
     train.add_argument("--threads", type=int, default=0)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                       help="time steps in elapsed or CPU seconds (cpu with --threads 1: robust to other jobs)")
     train.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     train.add_argument("--out", default="work_dirs/benchmark")
     train.set_defaults(func=cmd_train)

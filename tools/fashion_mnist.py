@@ -62,7 +62,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     check_data(args.data_root)
     if args.threads:
         torch.set_num_threads(args.threads)  # this tool's own measurements; the runs get OMP_NUM_THREADS
-    settings = {k: v for k, v in vars(args).items() if k not in ("variants", "out_dir", "figure")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("variants", "out_dir", "figure", "merge")}
     return run_main_job(settings, args.variants, args.out_dir, args.figure)
 
 

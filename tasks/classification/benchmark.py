@@ -22,7 +22,6 @@ import ast
 import multiprocessing as mp
 import resource
 import statistics
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
@@ -32,6 +31,7 @@ import torch
 from torch import nn
 
 import zoo
+from tasks.common.engine import training_clock
 from zoo.ops import op_report, saved_tensor_bytes
 
 __all__ = ["MODEL_KEYS", "Setting", "literal", "parse_setting", "sample_batch", "measure_setting", "run_settings",
@@ -139,20 +139,20 @@ def _sync(device: torch.device) -> None:
 
 
 class _Timer:
-    """Seconds spent inside a module's forward calls (pre / post hooks), reset per step."""
+    """Seconds spent inside a module's forward calls (pre / post hooks, on ``clock``), reset per step."""
 
-    def __init__(self, module: nn.Module, device: torch.device) -> None:
-        self.device, self.total, self._start = device, 0.0, 0.0
+    def __init__(self, module: nn.Module, device: torch.device, clock: Callable[[], float]) -> None:
+        self.device, self.clock, self.total, self._start = device, clock, 0.0, 0.0
         module.register_forward_pre_hook(self._pre)
         module.register_forward_hook(self._post)
 
     def _pre(self, *_: Any) -> None:
         _sync(self.device)
-        self._start = time.perf_counter()
+        self._start = self.clock()
 
     def _post(self, *_: Any) -> None:
         _sync(self.device)
-        self.total += time.perf_counter() - self._start
+        self.total += self.clock() - self._start
 
 
 def _kept_fraction(model: nn.Module, x: torch.Tensor) -> float:
@@ -167,23 +167,26 @@ def _kept_fraction(model: nn.Module, x: torch.Tensor) -> float:
     return statistics.mean(seen) / (model.time_steps * model.num_tokens)
 
 
-def _median_seconds(fn: Callable[[], Any], device: torch.device, warmup: int, steps: int) -> Tuple[float, List[float]]:
+def _median_seconds(fn: Callable[[], Any], device: torch.device, warmup: int, steps: int,
+                    clock: Callable[[], float]) -> Tuple[float, List[float]]:
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(steps):
         _sync(device)
-        start = time.perf_counter()
+        start = clock()
         fn()
         _sync(device)
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times), times
 
 
 def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:
     """Measure one setting (``args``: model, overrides, setting's model_args, batch, steps, warmup, device, seed,
-    threads); returns its result row."""
+    threads, clock); returns its result row. ``clock='cpu'`` times in CPU seconds of the process (with one thread,
+    robust to other jobs on the machine), ``'wall'`` in elapsed seconds."""
     torch.manual_seed(args["seed"])
+    clock = training_clock(args.get("clock", "wall"))
     if args["threads"]:
         torch.set_num_threads(args["threads"])
     device = torch.device(args["device"])
@@ -194,14 +197,14 @@ def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     pruner = model.blocks.pruner
-    timer = _Timer(pruner, device) if pruner is not None else None
+    timer = _Timer(pruner, device, clock) if pruner is not None else None
 
     def loss() -> torch.Tensor:
         value = loss_fn(model(x), y)
-        start = time.perf_counter()
+        start = clock()
         aux = model.blocks.aux_loss()  # e.g. STATA's alignment terms, added as the training loop adds them
         if timer is not None:
-            timer.total += time.perf_counter() - start
+            timer.total += clock() - start
         return value if aux is None else value + aux
 
     shares: List[float] = []
@@ -209,17 +212,17 @@ def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:
     def train_step() -> None:
         if timer is not None:
             timer.total = 0.0
-        start = time.perf_counter()
+        start = clock()
         opt.zero_grad(set_to_none=True)
         loss().backward()
         opt.step()
         _sync(device)
         if timer is not None:
-            shares.append(timer.total / (time.perf_counter() - start))
+            shares.append(timer.total / (clock() - start))
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    train_s, train_all = _median_seconds(train_step, device, args["warmup"], args["steps"])
+    train_s, train_all = _median_seconds(train_step, device, args["warmup"], args["steps"], clock)
     peak = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     opt.zero_grad(set_to_none=True)
@@ -228,7 +231,7 @@ def measure_setting(args: Dict[str, Any]) -> Dict[str, Any]:
     kept = _kept_fraction(model, x)
     model.eval()
     with torch.inference_mode():
-        infer_s, _ = _median_seconds(lambda: model(x), device, args["warmup"], args["steps"])
+        infer_s, _ = _median_seconds(lambda: model(x), device, args["warmup"], args["steps"], clock)
     return {"setting": args["label"], "model_args": args["model_args"], "step_s_median": train_s,
             "step_s_all": train_all, "throughput": args["batch"] / train_s, "infer_throughput": args["batch"] / infer_s,
             "saved_bytes": saved, "peak_bytes": peak,
@@ -267,7 +270,8 @@ def markdown(results: Sequence[Dict[str, Any]], meta: Dict[str, Any]) -> str:
     """The results table, headed by the model, batch, device and step counts."""
     mb = 1024 ** 2
     head = (f"Model `{meta['model']}`, batch {meta['batch']}, device {meta['device']} ({meta['device_name']}), "
-            f"median of {meta['steps']} steps after {meta['warmup']} warm-up steps.\n\n")
+            f"median of {meta['steps']} steps after {meta['warmup']} warm-up steps, "
+            f"{'CPU' if meta.get('clock') == 'cpu' else 'wall-clock'} time.\n\n")
     lines = ["| setting | kept token-steps | training (samples/s) | speed-up | ideal (op count) | of ideal | "
              "inference (samples/s) | speed-up | saved for backward (MB) | saved ratio | peak memory (MB) | "
              "pruner share of step | forward GMACs/sample |",

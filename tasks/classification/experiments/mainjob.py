@@ -53,7 +53,8 @@ def merge_results(run_dirs: Sequence[Path], out_dir: Path, figure: Optional[Path
         if not path.is_file():
             raise FileNotFoundError(f"no results.json in {run} (a tools/fashion_mnist.py --out-dir)")
         records.append(json.loads(path.read_text()))
-    common = [{k: v for k, v in r["settings"].items() if k not in ("variants", "schedule_epochs")} for r in records]
+    common = [{k: v for k, v in r["settings"].items() if k not in ("variants", "schedule_epochs") and v is not None}
+              for r in records]  # an option a run did not know is an option it left unset
     if any(c != common[0] for c in common[1:]):
         raise ValueError(f"runs {[str(r) for r in run_dirs]} used different settings; merge only equal ones")
     rows = [row for record in records for row in record["rows"]]
