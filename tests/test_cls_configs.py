@@ -85,7 +85,8 @@ def test_full_size_model_matches_the_name(name):
 @pytest.mark.parametrize("name", CONFIGS)
 def test_config_trains_and_validates(name, data_root, tmp_path):
     cfg = Config.fromfile(str(CONFIG_DIR / name))
-    cfg.model.backbone_args.update(SMALL)
+    pruning = cfg.model.backbone_args.get("pruning") or {}
+    cfg.model.backbone_args.update(SMALL, depth=2 if pruning.get("type") == "STATA" else 1)  # STATA: >= 2 blocks
     root = str(_data_root(name, data_root))
     for loader, count in (("train_dataloader", 4), ("val_dataloader", 2), ("test_dataloader", 2)):
         cfg[loader].dataset.update(data_root=root, indices=count)

@@ -25,7 +25,9 @@ def test_the_configs_hold_the_main_job_settings():
         temporal_ratio=0.5, placement="IS", time_budget_min=6.5, clock="wall")
     assert values["train_subset"] is None and values["test_subset"] is None and values["data_root"] is None
     dstsp = Config.fromfile(str(settings.CONFIGS["dstsp"]))
-    assert dstsp.train_cfg.max_epochs == 5 and dstsp.train_cfg.stop_at_iter == 3982  # 4.25 x (60000 // 64)
+    assert dstsp.train_cfg.max_epochs == 3 and "stop_at_iter" not in dstsp.train_cfg  # 3 epochs
+    dense = Config.fromfile(str(settings.CONFIGS["dense"]))
+    assert dense.train_cfg.max_epochs == 3 and dense.train_cfg.stop_at_iter == 2136  # round(2.28 x (60000 // 64))
     # the tool with no options writes the configs unchanged, apart from the schedule length it measures
     unchanged = settings.build_config("dstsp", dict(lr=None, augment=None))
     assert unchanged.pretty_text == dstsp.pretty_text
