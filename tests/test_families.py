@@ -33,7 +33,8 @@ OURS_M = {"qkformer-10-384-m": 18.704, "qkformer-10-384-m-dstsp": 16.503, "qkfor
           "sdtv3-s-m": 6.179, "sdtv3-s-m-dstsp": 4.921, "sdtv3-m-m": 9.778, "sdtv3-m-m-dstsp": 8.520,
           "sdtv3-l-m": 16.209, "sdtv3-l-m-dstsp": 14.951}
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "cls"
-CONFIGS = sorted(p.name for p in CONFIG_DIR.glob("*.py") if p.name.startswith(FAMILIES))
+CONFIGS = sorted(p.name for p in CONFIG_DIR.glob("*_in1k.py") if p.name.startswith(FAMILIES))
+FMNIST_CONFIGS = sorted(p.name for p in CONFIG_DIR.glob("*_fmnist.py") if p.name.startswith(FAMILIES))
 
 
 @pytest.fixture(autouse=True)
@@ -201,6 +202,18 @@ def test_config_builds_its_variant(name):
                                     if isinstance(m, zoo.encoder.PrunedEncoder))
     converted = backbone.variant not in ORIGINALS
     assert converted == any(isinstance(m, SpikingTokenMixer) for m in backbone.modules())
+
+
+@pytest.mark.parametrize("name", FMNIST_CONFIGS)
+def test_fashion_mnist_config_builds_its_variant(name):
+    """The equal-time comparison's configs (docs/families.md): the variant's own architecture, the main job's recipe."""
+    cfg = Config.fromfile(str(CONFIG_DIR / name))
+    model = MODELS.build(cfg.model)
+    stem = name[: -len("_fmnist.py")]  # e.g. qkformer-m-dstsp -> variant qkformer-fmnist-m-dstsp
+    family, _, suffix = stem.partition("-")
+    assert model.backbone.variant == f"{family}-fmnist" + (f"-{suffix}" if suffix else "")
+    assert model.backbone.in_chans == 1 and model.backbone.img_size == 28 and model.backbone.head.out_features == 10
+    assert cfg.optim_wrapper.optimizer.lr == 2e-3 and cfg.train_cfg.time_budget_s == 390
 
 
 SHRUNK = {"spikformerv2": dict(embed_dim=32, depth=1, num_heads=4, mixer_heads=4, rpe_depth=1),
