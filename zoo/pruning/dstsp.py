@@ -238,16 +238,21 @@ class DSTSP(Pruner):
         ``[T', B]``; passes through (index ``None``) when not active or ``temporal_ratio`` is 0."""
         if not self.active or self.cfg.temporal_ratio == 0:
             return x, None
-        kept, index, _ = self._prune_steps(x)
-        return kept, index
+        with torch.no_grad():  # the scores only rank the steps: no autograd record of the scoring neuron
+            index, _ = self._rank_steps(x)
+        return take_steps(x, index), index
 
-    def _prune_steps(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """``x`` ``[T, B, *]`` -> kept ``[T', B, *]``, index ``[T', B]`` and the scored spikes ``[T, B, *]``."""
+    def _rank_steps(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """``x`` ``[T, B, *]`` -> the kept-step index ``[T', B]`` and the scored spikes ``[T, B, *]``."""
         keep = kept_count(x.shape[0], self.cfg.temporal_ratio, "temporal")
         spikes = self._spikes(x)
         siv = spikes.flatten(2).sum(-1)  # [T, B]
         index, _ = _rank(siv.transpose(0, 1), keep, self.cfg.strategy, self.cfg.order)
-        index = index.transpose(0, 1).contiguous()
+        return index.transpose(0, 1).contiguous(), spikes
+
+    def _prune_steps(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """``x`` ``[T, B, *]`` -> kept ``[T', B, *]``, index ``[T', B]`` and the scored spikes ``[T, B, *]``."""
+        index, spikes = self._rank_steps(x)
         return take_steps(x, index), index, spikes
 
     def prune_tokens(self, x: Tensor, spikes: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
