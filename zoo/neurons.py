@@ -11,7 +11,7 @@ firing (one tensor of the input's size) is saved for backward.
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -155,6 +155,21 @@ class LIF(nn.Module):
 # --------------------------------------------------------------------------------------------------------------
 # I-LIF
 # --------------------------------------------------------------------------------------------------------------
+def _ilif_steps(x: Tensor, decay: float, max_value: int, inside: Optional[Tensor] = None) -> Tensor:
+    """The I-LIF recursion over ``x`` ``[T, *]`` -> integer spikes ``[T, *]``; ``inside`` (a bool ``[T, *]``
+    buffer, for the gradient) receives where ``0 <= mem <= D``. Works in place on one membrane buffer."""
+    spikes = torch.empty_like(x)
+    mem = x[0].clone()
+    for t in range(x.shape[0]):
+        if t:
+            mem.sub_(spikes[t - 1]).mul_(decay).add_(x[t])
+        clamped = torch.clamp(mem, 0, max_value, out=spikes[t])
+        if inside is not None:
+            torch.eq(clamped, mem, out=inside[t])  # unchanged by the clamp: 0 <= mem <= D (NaN: outside)
+        clamped.round_()
+    return spikes
+
+
 class _ILIFFunction(torch.autograd.Function):
     """mem_t = (mem_{t-1} - s_{t-1}) * decay + x_t;  s_t = round(clamp(mem_t, 0, D)).
 
@@ -163,15 +178,8 @@ class _ILIFFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, decay: float, max_value: int) -> Tensor:
-        spikes = torch.empty_like(x)
         inside = torch.empty_like(x, dtype=torch.bool)
-        mem = torch.zeros_like(x[0])
-        s = torch.zeros_like(x[0])
-        for t in range(x.shape[0]):
-            mem = (mem - s).mul_(decay).add_(x[t]) if t else x[t].clone()
-            torch.logical_and(mem >= 0, mem <= max_value, out=inside[t])
-            s = torch.round(torch.clamp(mem, 0, max_value))
-            spikes[t] = s
+        spikes = _ilif_steps(x, decay, max_value, inside)
         ctx.save_for_backward(inside)
         ctx.decay = decay
         return spikes
@@ -188,9 +196,13 @@ class _ILIFFunction(torch.autograd.Function):
 
 
 def ilif_multistep(x: Tensor, max_value: int = 4, decay: float = 0.25) -> Tensor:
-    """Functional multi-step I-LIF: ``[T, ...]`` -> integer-valued spikes in {0, ..., D} (D = ``max_value``)."""
+    """Functional multi-step I-LIF: ``[T, ...]`` -> integer-valued spikes in {0, ..., D} (D = ``max_value``).
+    Without a gradient to compute (``no_grad``, or an input that does not require one) the straight-through mask
+    is not built."""
     _check_sequence(x, "ilif_multistep")
-    return _ILIFFunction.apply(x, float(decay), int(max_value))
+    if torch.is_grad_enabled() and x.requires_grad:
+        return _ILIFFunction.apply(x, float(decay), int(max_value))
+    return _ilif_steps(x, float(decay), int(max_value))
 
 
 class ILIF(nn.Module):
@@ -213,8 +225,7 @@ class ILIF(nn.Module):
         self.max_value, self.decay, self.spike_driven = int(max_value), float(decay), bool(spike_driven)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_sequence(x, type(self).__name__)
-        s = _ILIFFunction.apply(x, self.decay, self.max_value)
+        s = ilif_multistep(x, self.max_value, self.decay)
         return expand_integer_spikes(s, self.max_value) if self.spike_driven else s
 
     @property
