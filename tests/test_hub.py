@@ -131,7 +131,7 @@ def test_create_records_every_constructor_argument():
 
 def test_a_variant_without_weights_says_so_at_once(monkeypatch):
     """No shipped folder and no Hub repo: one line with what to do, and no attempt to reach the Hub."""
-    monkeypatch.setattr(zoo.hub, "_hub_folder", lambda *a, **k: pytest.fail("the Hub was tried"))
+    monkeypatch.setattr(zoo.hub, "hub_folder", lambda *a, **k: pytest.fail("the Hub was tried"))
     assert not zoo.registry.has_pretrained("smixer-cifar10")
     assert zoo.get_pretrained_cfg("smixer-cifar10").hf_hub_id is None
     with pytest.raises(FileNotFoundError, match=r"smixer-cifar10 has no pretrained weights.*pass pretrained=False.*"
@@ -158,7 +158,7 @@ def test_shipped_weights_load_before_the_hub(tmp_path, monkeypatch):
     model = _tiny("smixer-cifar10")
     zoo.save_pretrained(model, tmp_path / "smixer-cifar10", metrics={"top1": 50.0})
     monkeypatch.setattr(zoo.registry, "SHIPPED_WEIGHTS", tmp_path)
-    monkeypatch.setattr(zoo.hub, "_hub_folder", lambda *a, **k: pytest.fail("the Hub was tried"))
+    monkeypatch.setattr(zoo.hub, "hub_folder", lambda *a, **k: pytest.fail("the Hub was tried"))
     loaded = zoo.load("smixer-cifar10").eval()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():

@@ -15,9 +15,9 @@ from huggingface_hub import metadata_load
 from setuptools.config.setupcfg import read_configuration
 
 import zoo
-from tasks.classification.export import LIBRARY_NAME, LICENSE, SAMPLE_FILES, sample_accuracy, sample_metric
+from tasks.classification.export import SAMPLE_FILES, sample_accuracy, sample_metric
 from tasks.classification.datasets.fashion_mnist import read_idx
-from zoo.publish import check_folder
+from zoo.publish import LIBRARY_NAME, LICENSE, check_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "zoo" / "weights"
@@ -41,7 +41,7 @@ def test_the_test_subset_is_the_first_1000_fashion_mnist_test_images():
 
 @pytest.mark.parametrize("variant", SHIPPED)
 def test_shipped_weights_reproduce_their_subset_accuracy(variant, monkeypatch):
-    monkeypatch.setattr(zoo.hub, "_hub_folder", lambda *a, **k: pytest.fail("the Hub was tried"))
+    monkeypatch.setattr(zoo.hub, "hub_folder", lambda *a, **k: pytest.fail("the Hub was tried"))
     model = zoo.load(variant)
     key, measured, images = sample_metric(model, SAMPLES)
     recorded = json.loads((WEIGHTS / variant / "config.json").read_text())["metrics"]

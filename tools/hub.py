@@ -6,7 +6,8 @@
 
 The folder is checked first (files present, safetensors readable, every tensor's shape matches the model its
 config.json builds, the card's front matter complete and its metrics equal to config.json's); ``--dry-run`` stops
-there and prints what would be uploaded. Uploading needs a Hub token (``hf auth login`` or ``HF_TOKEN``). The logic
+there and prints what would be uploaded. Forecaster folders (tools/export.py with a forecasting config) are checked
+and published the same way. Uploading needs a Hub token (``hf auth login`` or ``HF_TOKEN``). The logic
 is in ``zoo/publish.py``.
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from huggingface_hub import constants  # noqa: E402
 
 from tasks.common.cli import run_command  # noqa: E402
+from tasks.timeseries.export import forecaster_model, is_forecaster  # noqa: E402
+from zoo.hub import load_folder  # noqa: E402
 from zoo.publish import FolderCheck, publish_folder  # noqa: E402
 
 
@@ -37,7 +40,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> FolderCheck:
     args = parse_args(argv)
-    checked = publish_folder(args.folder, args.repo_id, private=args.private, dry_run=args.dry_run)
+    load = forecaster_model if is_forecaster(args.folder) else load_folder
+    checked = publish_folder(args.folder, args.repo_id, private=args.private, dry_run=args.dry_run, load=load)
     print(f"checked {checked.folder}: {checked.architecture}, {checked.tensors} tensors match config.json, "
           f"card metrics = config.json metrics {checked.metrics}")
     verb = "would upload" if args.dry_run else "uploaded"

@@ -7,7 +7,8 @@
 MODEL is a zoo classifier: a registered variant (``zoo.list_models()``), a checkpoint folder (``model.safetensors``
 + ``config.json``, see docs/hub.md) or a Hub repo id; ``--no-pretrained`` builds it with random weights. Its
 pretrained config decides what it reads: images (1 or 3 input channels) or event recordings (2: ON / OFF). A
-forecasting config (``configs/ts``) or a detection config (``configs/det``) runs with the weights of
+forecaster folder, or the name of one that ships (``tasks.timeseries.export.list_forecasters()``), forecasts series
+files with its stored weights and normalisation. A forecasting config (``configs/ts``) or a detection config (``configs/det``) runs with the weights of
 ``--checkpoint`` (a training checkpoint; ``--no-pretrained`` instead: random weights).
 
 Writes ``predictions.json`` to ``--out`` (default ``work_dirs/predict``), and per input ``<name>_forecast.csv`` +
@@ -96,11 +97,18 @@ def classify(args: argparse.Namespace) -> Dict[str, Any]:
                 predictions=[p.to_dict() for p in predictions])
 
 
-def forecast(args: argparse.Namespace, cfg: Any) -> Dict[str, Any]:
+def forecast(args: argparse.Namespace, cfg: Any = None) -> Dict[str, Any]:
+    """Forecast each input with a forecasting config (``cfg``) and ``--checkpoint``, or a forecaster folder."""
     import tasks.timeseries  # noqa: F401  (registers the forecasters)
     from tasks.timeseries.predict import SeriesForecaster
 
-    forecaster = SeriesForecaster.from_config(cfg, args.checkpoint)
+    if cfg is None:
+        if args.checkpoint or args.no_pretrained:
+            raise ValueError(f"{args.model} is a forecaster folder with its weights: drop --checkpoint / "
+                             f"--no-pretrained")
+        forecaster = SeriesForecaster.from_pretrained(args.model)
+    else:
+        forecaster = SeriesForecaster.from_config(cfg, args.checkpoint)
     check_names(args.inputs)
     forecasts = [forecaster(path) for path in args.inputs]
     print(f"{args.model}, weights: {forecaster.weights}")
@@ -150,6 +158,8 @@ def config_task(cfg: Any, path: str) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    from tasks.timeseries.export import is_forecaster
+
     args = parse_args(argv)
     if args.checkpoint and args.no_pretrained:
         raise ValueError("--checkpoint and --no-pretrained exclude each other: weights from the checkpoint, or random")
@@ -162,6 +172,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             raise ValueError(f"{args.model} is a config: give its weights with --checkpoint (or --no-pretrained for "
                              f"random weights)")
         summary = run(args, cfg)
+    elif is_forecaster(args.model):
+        summary = forecast(args)
     else:
         summary = classify(args)
     path = write_atomic(args.out / "predictions.json", json.dumps(summary, indent=2, default=str))

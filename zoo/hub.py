@@ -19,7 +19,7 @@ from torch import nn
 from .fileio import write_atomic
 from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model, shipped_weights
 
-__all__ = ["save_pretrained", "load", "load_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
+__all__ = ["save_pretrained", "load", "load_folder", "hub_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -62,6 +62,9 @@ def _read_config(path: Path) -> Dict[str, Any]:
         config = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from None
+    if isinstance(config, dict) and config.get("task") not in (None, "image-classification"):
+        raise ValueError(f"{path} holds a {config['task']} model, which zoo.load does not build (it builds the zoo's "
+                         f"classifiers): run it with tools/predict.py FOLDER (a Hub repo: download it first)")
     if not isinstance(config, dict) or "architecture" not in config or "model_args" not in config:
         raise ValueError(f"{path} is not a smixer-zoo config: it needs 'architecture' and 'model_args'")
     return config
@@ -130,8 +133,9 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _hub_folder(repo_id: str, revision: Optional[str] = None) -> Path:
-    """Download (or find in the local Hub cache) the two files of ``repo_id``; a one-line error if impossible."""
+def hub_folder(repo_id: str, revision: Optional[str] = None) -> Path:
+    """The local folder of the Hub repository ``repo_id``'s ``config.json`` and ``model.safetensors``, downloaded
+    or found in the local Hub cache; a one-line error if impossible."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
@@ -187,8 +191,8 @@ def load(name_or_path: Union[str, Path], pretrained: bool = True, revision: Opti
                                     f"Hub (zoo.list_models(pretrained=True) lists those with weights): pass "
                                     f"pretrained=False for random weights, or load a checkpoint folder or a Hub repo "
                                     f"id 'org/name'")
-        return load_folder(_hub_folder(repo_id, revision), **overrides)
+        return load_folder(hub_folder(repo_id, revision), **overrides)
     if name.count("/") == 1 and not path.exists():
-        return load_folder(_hub_folder(name, revision), **overrides)
+        return load_folder(hub_folder(name, revision), **overrides)
     raise FileNotFoundError(f"{name!r} is neither a folder, a registered model (zoo.list_models()) nor a Hub repo "
                             f"id 'org/name'")

@@ -10,16 +10,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Union
+from typing import Any, Callable, Dict, Union
 
 import yaml
+from torch import nn
 from huggingface_hub import HfApi, metadata_load
 from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from .hub import CONFIG_NAME, WEIGHTS_NAME, load_folder
 
-__all__ = ["check_folder", "publish_folder", "FolderCheck", "CARD_NAME", "CARD_FIELDS"]
+__all__ = ["check_folder", "publish_folder", "FolderCheck", "CARD_NAME", "CARD_FIELDS", "LICENSE", "LIBRARY_NAME"]
 
+LICENSE = "apache-2.0"  # the project's licence (setup.cfg), which the weights it trains share
+LIBRARY_NAME = "smixer-zoo"
 CARD_NAME = "README.md"
 CARD_FIELDS = ("license", "library_name", "tags", "datasets", "metrics", "model-index")  # the Hub's front matter
 
@@ -35,14 +38,21 @@ class FolderCheck:
     metrics: Dict[str, Any]
 
 
-def check_folder(folder: Union[str, Path]) -> FolderCheck:
-    """Check ``folder`` before publishing it; raise ``FileNotFoundError`` / ``ValueError`` naming the problem."""
+Loader = Callable[[Path], nn.Module]
+
+
+def check_folder(folder: Union[str, Path], load: Loader = load_folder) -> FolderCheck:
+    """Check ``folder`` before publishing it; raise ``FileNotFoundError`` / ``ValueError`` naming the problem.
+
+    ``load`` builds the folder's model with its weights, checking each tensor's name and shape, and sets its
+    ``variant`` and ``metrics``: :func:`zoo.hub.load_folder` for zoo classifiers (a task passes its own, e.g.
+    forecaster folders)."""
     folder = Path(folder)
     missing = [name for name in (WEIGHTS_NAME, CONFIG_NAME, CARD_NAME) if not (folder / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{folder} lacks {missing}; a folder to publish holds {WEIGHTS_NAME}, {CONFIG_NAME} "
                                 f"and {CARD_NAME} (tools/export.py writes all three)")
-    model = load_folder(folder)  # config.json valid, safetensors readable, every tensor's name and shape matches
+    model = load(folder)  # config.json valid, safetensors readable, every tensor's name and shape matches
     metrics = getattr(model, "metrics", None)
     if not metrics:
         raise ValueError(f"{folder / CONFIG_NAME} records no metrics: export with measured metrics "
@@ -86,12 +96,13 @@ def _check_repo_id(repo_id: str) -> None:
         raise ValueError(f"invalid Hub repo id {repo_id!r}: give it as 'org/name' (or 'user/name')")
 
 
-def publish_folder(folder: Union[str, Path], repo_id: str, private: bool = False, dry_run: bool = False
-                   ) -> FolderCheck:
+def publish_folder(folder: Union[str, Path], repo_id: str, private: bool = False, dry_run: bool = False,
+                   load: Loader = load_folder) -> FolderCheck:
     """Check ``folder`` and, unless ``dry_run``, upload its three files to the Hub model repository ``repo_id``
-    (created if needed; ``private`` only applies to a new one). Returns the check."""
+    (created if needed; ``private`` only applies to a new one); ``load`` as for :func:`check_folder`. Returns the
+    check."""
     _check_repo_id(repo_id)
-    checked = check_folder(folder)
+    checked = check_folder(folder, load)
     if not dry_run:
         api = HfApi()
         api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)

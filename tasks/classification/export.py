@@ -27,14 +27,13 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import zoo
+from zoo.publish import LIBRARY_NAME, LICENSE
 
 from .datasets.fashion_mnist import read_idx
 
 __all__ = ["export_checkpoint", "backbone_from_checkpoint", "describe_data", "evaluate", "sample_accuracy",
-           "sample_metric", "Measured", "model_card", "LICENSE", "LIBRARY_NAME", "SAMPLE_FILES"]
+           "sample_metric", "Measured", "model_card", "SAMPLE_FILES"]
 
-LICENSE = "apache-2.0"  # the project's licence (setup.cfg), which its trained weights share
-LIBRARY_NAME = "smixer-zoo"
 SAMPLE_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # a shipped idx test subset
 _DATASETS = {"CIFAR10": "cifar10", "CIFAR100": "cifar100", "FashionMNIST": "fashion-mnist",
              "ImageFolder": "imagenet-1k", "DVS128Gesture": "dvs128-gesture", "CIFAR10DVS": "cifar10-dvs"}

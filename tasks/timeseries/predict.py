@@ -34,6 +34,7 @@ from tasks.registry import MODELS
 from zoo.fileio import write_atomic
 
 from .dataset import ForecastDataset
+from .export import load_forecaster, stored_scaler
 from .io import SeriesTable, detect_format, read_series
 from .model import Forecaster
 from .preprocess import CALENDAR_FEATURES, calendar_features, fill_missing, observed_mask
@@ -162,6 +163,16 @@ class SeriesForecaster:
         return cls(model, dict(cfg.test_dataloader.dataset), scaler,
                    f"the training split of {train.get('file')} (recomputed as in training)" if scaler else "",
                    f"checkpoint {checkpoint}" if checkpoint is not None else "random (no checkpoint)")
+
+    @classmethod
+    def from_pretrained(cls, source: PathLike) -> "SeriesForecaster":
+        """The forecaster of a forecaster folder (:mod:`tasks.timeseries.export`): a path, the name of a shipped one
+        (:func:`tasks.timeseries.export.list_forecasters`) or a Hub repo id. Its inputs are normalised with the
+        training statistics stored in the folder."""
+        model, config = load_forecaster(source)
+        data = dict(config["data"], columns=config["columns"])
+        return cls(model, data, stored_scaler(config), "the training split's statistics stored with the weights",
+                   f"{source} (test R² {model.metrics.get('r2', float('nan')):.3f})")
 
     @torch.no_grad()
     def __call__(self, file: PathLike) -> Forecast:

@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 # comparison of docs/classification.md adds (each config says what it is).
 CONFIGS = {name: ROOT / "configs/cls" / f"{file}_fmnist.py" for name, file in (
     ("dstsp", "smixer-dstsp"), ("dense", "smixer"), ("dense-t1", "smixer-t1"), ("dstsp-t4", "smixer-dstsp-t4"),
+    ("dense-l", "smixer-l"),
     ("tp", "smixer-tp"), ("ssa", "spikformer"), ("ssa-stata", "spikformer-stata"),
     *((f"{family}{suffix}", f"{family}{suffix}") for family in ("qkformer", "sdtv3", "spikformerv2")
       for suffix in ("", "-m", "-m-dstsp")))}
