@@ -249,3 +249,19 @@ def test_spatial_siv_round_trips_through_config_json(tmp_path):
     assert loaded.blocks.pruner.cfg == model.blocks.pruner.cfg
     older = {k: v for k, v in model.init_args["dstsp"].items() if k != "spatial_siv"}  # a config.json from before
     assert DSTSPShorthand.split(older).config.spatial_siv == "resimulated"
+
+
+def test_steps_of_a_static_input_are_a_view_with_the_same_values_and_gradients():
+    """take_steps on a static input repeated over time (stride 0) returns its first T' steps without a copy: the
+    same values and gradients as indexing the chosen steps."""
+    from zoo.layers import take_steps
+
+    source = torch.randn(3, 4, 5, requires_grad=True)
+    repeated = source.unsqueeze(0).expand(4, 3, 4, 5)
+    index = torch.tensor([[3, 1, 2], [0, 2, 1]])
+    viewed, indexed = take_steps(repeated, index), repeated.contiguous()[index, torch.arange(3)]
+    assert viewed.data_ptr() == source.data_ptr() and torch.equal(viewed, indexed)
+    grads = [torch.autograd.grad((t * torch.arange(5.0)).sum(), source)[0] for t in (viewed, indexed)]
+    assert torch.equal(*grads)
+    events = torch.randn(4, 3, 6)  # steps that differ are gathered
+    assert torch.equal(take_steps(events, index), events[index, torch.arange(3)])

@@ -212,6 +212,11 @@ class SpikingPatchSplitting(nn.Module):
 
 
 def take_steps(x: Tensor, step_index: Tensor) -> Tensor:
-    """Select per-sample time steps: ``x`` ``[T, B, *]``, ``step_index`` ``[T', B]`` -> ``[T', B, *]``."""
+    """Select per-sample time steps: ``x`` ``[T, B, *]``, ``step_index`` ``[T', B]`` -> ``[T', B, *]``.
+
+    A static input repeated over time (``expand``: stride 0 along T) holds the same values at every step, so any
+    selection is its first T' steps: returned as a view, without copying."""
+    if x.stride(0) == 0:
+        return x[:step_index.shape[0]]
     batch = torch.arange(x.shape[1], device=x.device)
     return x[step_index, batch]
