@@ -8,8 +8,9 @@ MODEL is a zoo classifier: a registered variant (``zoo.list_models()``), a check
 + ``config.json``, see docs/hub.md) or a Hub repo id; ``--no-pretrained`` builds it with random weights. Its
 pretrained config decides what it reads: images (1 or 3 input channels) or event recordings (2: ON / OFF). A
 forecaster folder, or the name of one that ships (``tasks.timeseries.export.list_forecasters()``), forecasts series
-files with its stored weights and normalisation. A forecasting config (``configs/ts``) or a detection config (``configs/det``) runs with the weights of
-``--checkpoint`` (a training checkpoint; ``--no-pretrained`` instead: random weights).
+files with its stored weights and normalisation. A forecasting config (``configs/ts``) or a detection config
+(``configs/det``) runs with the weights of ``--checkpoint`` (a training checkpoint; ``--no-pretrained`` instead:
+random weights).
 
 Writes ``predictions.json`` to ``--out`` (default ``work_dirs/predict``), and per input ``<name>_forecast.csv`` +
 ``<name>_forecast.png`` (forecasts) or ``<name>_det.png`` (detections); prints a summary. The logic is in

@@ -13,8 +13,9 @@ card with the Hub's front matter), the layout of the zoo's classifier folders (:
 With the statistics stored, a forecast of a user's file is in the units training saw, whether or not the training
 file is present. :func:`export_forecaster` writes a folder from a training checkpoint (``tools/export.py`` with a
 forecasting config), measuring every metric it records; :func:`load_forecaster` reads one back (a folder, the name
-of a folder shipped in ``tasks/timeseries/weights``, or a Hub repo id); :func:`test_metrics` measures a loaded
-forecaster on its data's test split, which is how ``tests/test_forecaster_weights.py`` checks the shipped cards.
+of a folder shipped in ``tasks/timeseries/weights``, or a Hub repo id); :func:`evaluate_forecaster` measures a
+loaded forecaster on its data's test split, which is how ``tests/test_forecaster_weights.py`` checks the shipped
+cards.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
-import torch
 from huggingface_hub import EvalResult, ModelCardData
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
@@ -39,8 +39,8 @@ from .metrics import ForecastMetric, evaluate_predictions
 from .model import Forecaster, predict
 from .scaling import Scaler
 
-__all__ = ["TASK", "WEIGHTS_DIR", "export_forecaster", "load_forecaster", "list_forecasters", "test_metrics",
-           "forecaster_card", "stored_scaler", "is_forecaster", "forecaster_model",
+__all__ = ["TASK", "WEIGHTS_DIR", "export_forecaster", "load_forecaster", "list_forecasters",
+           "evaluate_forecaster", "forecaster_card", "stored_scaler", "is_forecaster", "forecaster_model",
            "METRIC_NAMES"]
 
 TASK = "time-series-forecasting"
@@ -69,7 +69,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def test_metrics(model: Forecaster, data: Mapping[str, Any], file: Union[str, Path, None] = None) -> Dict[str, float]:
+def evaluate_forecaster(model: Forecaster, data: Mapping[str, Any], file: Union[str, Path, None] = None
+                        ) -> Dict[str, float]:
     """R², RSE, MAE, RMSE, MSE and R² in normalised units of ``model`` on the test split that ``data`` (a config's
     test-dataset dict) describes; ``file`` replaces its series file (e.g. the same file elsewhere)."""
     options = {k: v for k, v in data.items() if k != "type"}
@@ -101,7 +102,7 @@ def export_forecaster(cfg: Config, config_path: Path, checkpoint: Path, out: Pat
                                 f"run the export from the folder the config's paths are relative to")
     scaler = ForecastDataset(**train).scaler
     data = _plain({k: v for k, v in cfg.test_dataloader.dataset.items() if k not in ("type", "split")})
-    metrics = test_metrics(model, data)
+    metrics = evaluate_forecaster(model, data)
     config = {"architecture": type(model.net).__name__, "task": TASK, "model": _plain(cfg.model.to_dict()),
               "data": data, "columns": list(ForecastDataset(**{**train, "split": "test"}).columns),
               "scaler": {"mode": scaler.mode, "offset": scaler.offset.tolist(), "scale": scaler.scale.tolist()},
@@ -189,9 +190,9 @@ def load_forecaster(source: Union[str, Path]) -> Tuple[Forecaster, Dict[str, Any
     expected = model.state_dict()
     wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
     if set(expected) != set(state) or wrong:
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
         raise ValueError(f"{folder / WEIGHTS_NAME} does not match the model of {CONFIG_NAME}: missing "
-                         f"{sorted(set(expected) - set(state))[:5]}, unexpected {sorted(set(state) - set(expected))[:5]}"
-                         f", wrong shape {wrong[:5]}")
+                         f"{missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
     model.load_state_dict(state)
     model.metrics = dict(config.get("metrics") or {})
     model.variant = config["architecture"]
