@@ -265,3 +265,17 @@ def test_steps_of_a_static_input_are_a_view_with_the_same_values_and_gradients()
     assert torch.equal(*grads)
     events = torch.randn(4, 3, 6)  # steps that differ are gathered
     assert torch.equal(take_steps(events, index), events[index, torch.arange(3)])
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_take_tokens_is_gather_along_the_tokens(contiguous):
+    from zoo.layers import take_tokens
+
+    x = torch.randn(3, 4, 6, 5) if contiguous else torch.randn(3, 4, 5, 6).transpose(2, 3)
+    x.requires_grad_()
+    index = torch.rand(3, 4, 6).argsort(-1)[..., :4]
+    taken, gathered = take_tokens(x, index), x.gather(2, index.unsqueeze(-1).expand(-1, -1, -1, 5))
+    assert torch.equal(taken, gathered)
+    weight = torch.randn(3, 4, 4, 5)
+    grads = [torch.autograd.grad((t * weight).sum(), x)[0] for t in (taken, gathered)]
+    assert torch.equal(*grads)

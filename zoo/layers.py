@@ -14,8 +14,8 @@ from torch import Tensor, nn
 
 from .neurons import ILIF, LIF, collapse_spike_slots, spike_slots
 
-__all__ = ["NeuronCfg", "neuron_cfg", "build_neuron", "NEURONS", "take_steps", "per_step", "SlotLinear", "SlotConv2d",
-           "LinearBN", "ConvBN", "SpikingPatchSplitting", "StepPruner"]
+__all__ = ["NeuronCfg", "neuron_cfg", "build_neuron", "NEURONS", "take_steps", "take_tokens", "per_step", "SlotLinear",
+           "SlotConv2d", "LinearBN", "ConvBN", "SpikingPatchSplitting", "StepPruner"]
 
 NEURONS: Dict[str, Callable[..., nn.Module]] = {"LIF": LIF, "ILIF": ILIF}
 NeuronCfg = Union[str, Mapping[str, Any]]  # dict(type='LIF' | 'ILIF', **options), or the bare type name
@@ -208,7 +208,7 @@ class SpikingPatchSplitting(nn.Module):
                     short = take_steps(short, step_index)
             y = self.convs[i](self.neurons[i - 1](y))
         y = torch.cat([y, short], dim=2)  # [T, B, C, H', W']
-        return y.flatten(3).transpose(2, 3), step_index
+        return y.flatten(3).transpose(2, 3).contiguous(), step_index
 
 
 def take_steps(x: Tensor, step_index: Tensor) -> Tensor:
@@ -220,3 +220,17 @@ def take_steps(x: Tensor, step_index: Tensor) -> Tensor:
         return x[:step_index.shape[0]]
     batch = torch.arange(x.shape[1], device=x.device)
     return x[step_index, batch]
+
+
+def take_tokens(x: Tensor, index: Tensor) -> Tensor:
+    """Select per-(step, sample) tokens: ``x`` ``[T, B, N, C]``, ``index`` ``[T, B, K]`` -> ``[T, B, K, C]``.
+
+    Whole rows of C channels are copied: ``index_select`` on the flattened rows of a contiguous stream (several
+    times faster on CPU than ``gather`` with an index expanded over the channels), advanced indexing otherwise."""
+    steps, batch, tokens, channels = x.shape
+    if not x.is_contiguous():
+        return x[torch.arange(steps, device=x.device).view(-1, 1, 1), torch.arange(batch, device=x.device)
+                 .view(1, -1, 1), index]
+    offsets = torch.arange(steps * batch, device=x.device).view(steps, batch, 1) * tokens
+    rows = x.reshape(-1, channels).index_select(0, (index + offsets).flatten())
+    return rows.view(steps, batch, index.shape[-1], channels)

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from ..encoder import PruningOptions
-from ..layers import NeuronCfg, build_neuron
+from ..layers import NeuronCfg, build_neuron, take_tokens
 from ..neurons import spike_slots
 
 __all__ = ["SJ_LIF", "check_neuron", "to_tokens", "to_map", "scatter_tokens", "gather_tokens", "family_options",
@@ -57,7 +57,7 @@ def gather_tokens(x: Tensor, token_index: Optional[Tensor]) -> Tensor:
     """The kept tokens ``[T, B, N', C]`` of a full stream ``[T, B, N, C]`` (inverse of :func:`scatter_tokens`)."""
     if token_index is None:
         return x
-    return x.gather(2, token_index.unsqueeze(-1).expand(*token_index.shape, x.shape[-1]))
+    return take_tokens(x, token_index)
 
 
 def family_options(dstsp: Optional[Mapping[str, Any]], pruning: Optional[Mapping[str, Any]],

@@ -31,7 +31,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 import torch
 from torch import Tensor, nn
 
-from ..layers import NeuronCfg, build_neuron, take_steps
+from ..layers import NeuronCfg, build_neuron, take_steps, take_tokens
 from ..neurons import collapse_spike_slots, spike_slots
 from .base import Pruned, Pruner, kept_count
 from .registry import register_pruner
@@ -264,11 +264,11 @@ class DSTSP(Pruner):
         spikes = self._spikes(x) if spikes is None else spikes
         siv = spikes.sum(-1)  # [T, B, N]
         index, pruned_index = _rank(siv, keep, self.cfg.strategy, self.cfg.order)  # [T, B, N'], [T, B, N - N']
-        kept = _take_tokens(x, index)
+        kept = take_tokens(x, index)
         if self.cfg.pruned_tokens == "softmatch" and pruned_index.shape[-1]:
-            weights = softmatch_weights(_take_tokens(spikes, index), _take_tokens(spikes, pruned_index),
+            weights = softmatch_weights(take_tokens(spikes, index), take_tokens(spikes, pruned_index),
                                         self.cfg.softmatch_temperature)
-            kept = softmatch_merge(kept, _take_tokens(x, pruned_index), weights)
+            kept = softmatch_merge(kept, take_tokens(x, pruned_index), weights)
         return kept, index
 
     def prune(self, x: Tensor, prune_time: bool = True) -> Pruned:
@@ -281,8 +281,3 @@ class DSTSP(Pruner):
         if self.cfg.spatial_ratio > 0:
             x, token_index = self.prune_tokens(x, scored)
         return Pruned(x, step_index, token_index)
-
-
-def _take_tokens(x: Tensor, index: Tensor) -> Tensor:
-    """``x`` ``[T, B, N, C]``, ``index`` ``[T, B, K]`` -> ``[T, B, K, C]``."""
-    return x.gather(2, index.unsqueeze(-1).expand(-1, -1, -1, x.shape[-1]))

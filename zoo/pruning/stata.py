@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..layers import take_steps
+from ..layers import take_steps, take_tokens
 from ..mixer import AttentionProduct
 from ..neurons import collapse_spike_slots
 from .base import Pruned, Pruner
@@ -96,11 +96,6 @@ def inter_alignment(maps: Sequence[Tensor]) -> Tensor:
             diff = _resize(shallow, size) - _resize(deep.detach(), size)
             terms.append(diff.transpose(0, 1).flatten(1).norm(dim=1).mean())
     return torch.stack(terms).mean() if terms else maps[0].new_zeros(())
-
-
-def _take_tokens(x: Tensor, index: Tensor) -> Tensor:
-    """``x`` ``[T, B, N, C]``, ``index`` ``[T, B, K]`` -> ``[T, B, K, C]``."""
-    return x.gather(2, index.unsqueeze(-1).expand(-1, -1, -1, x.shape[-1]))
 
 
 def _check_number(name: str, value: object, low: float, high: float, low_open: bool) -> float:
@@ -229,7 +224,7 @@ class STATA(Pruner):
         scores = anchor_scores(q, k, scale)  # [T, B, N]
         keep = self.kept_tokens(scores.shape[-1])
         index = scores.argsort(dim=-1, descending=True, stable=True)[..., :keep].sort(dim=-1).values
-        kept = torch.cat([x[:, :, :1], _take_tokens(x[:, :, 1:], index)], dim=2)
+        kept = torch.cat([x[:, :, :1], take_tokens(x[:, :, 1:], index)], dim=2)
         return Pruned(kept, None, torch.cat([torch.zeros_like(index[..., :1]), index + 1], dim=-1))
 
     def aux_loss(self) -> Optional[Tensor]:

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
+from ..layers import take_tokens
 from ..mixer import TokenMixing
 from .base import Pruned, Pruner
 from .registry import register_pruner
@@ -144,11 +145,6 @@ def top_tokens(scores: Tensor, keep: int) -> Tensor:
     Stable descending sort: among equal scores the lower index is kept.
     """
     return scores.argsort(dim=-1, descending=True, stable=True)[..., :keep].sort(dim=-1).values
-
-
-def _take_tokens(x: Tensor, index: Tensor) -> Tensor:
-    """``x`` ``[T, B, N, C]``, ``index`` ``[T, B, K]`` -> ``[T, B, K, C]``."""
-    return x.gather(2, index.unsqueeze(-1).expand(-1, -1, -1, x.shape[-1]))
 
 
 def _check_ratio(ratio: Any, name: str) -> float:
@@ -277,4 +273,4 @@ class TPSpikformer(Pruner):
         index = top_tokens(self.scores(x), keep)
         if self.mode == "code":
             index = index.expand(steps, -1, -1)
-        return Pruned(_take_tokens(x, index), None, index)
+        return Pruned(take_tokens(x, index), None, index)
