@@ -73,8 +73,8 @@ def test_a_pruner_default_placement_applies_unless_the_model_names_one():
     model = zoo.create("smixer-cifar10", **dict(TINY, depth=3), pruning=dict(type="PerBlockEven"), mixer_weight="crop")
     assert model.blocks.placement == Placement(every=1, pass_through=True) and model.blocks.points == {0, 1, 2}
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    named = zoo.create("smixer-cifar10", **dict(TINY, depth=3), pruning=dict(type="PerBlockEven"), placement="after_stem",
-                       mixer_weight="crop")
+    named = zoo.create("smixer-cifar10", **dict(TINY, depth=3), pruning=dict(type="PerBlockEven"),
+                       placement="after_stem", mixer_weight="crop")
     assert named.blocks.placement == Placement() and named.blocks.points == {0}
     assert zoo.create("smixer-cifar10", **TINY, pruning=dict(type="KeepEven"), mixer_weight="crop").blocks.placement \
         == Placement()  # the base class default

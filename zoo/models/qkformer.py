@@ -22,8 +22,9 @@ from ..encoder import PruningOptions, build_encoder
 from ..layers import ConvBN, LinearBN, NeuronCfg, build_neuron, neuron_cfg
 from ..mixer import AttentionProduct, SpikingTokenMixer
 from ..registry import PretrainedCfg, register_model
-from ._families import (SJ_LIF, FamilyClassifier, check_neuron, downsampled, family_options, to_map,
+from ._families import (SJ_LIF, check_neuron, downsampled, family_options, to_map,
                         to_tokens)
+from .classifier import SpikingImageClassifier
 
 __all__ = ["QKDownsample", "QKTokenAttention", "QKSelfAttention", "QKMLP", "QKBlock", "QKFormer"]
 
@@ -158,7 +159,7 @@ class QKBlock(nn.Module):
         return x + self.mlp(x)
 
 
-class QKFormer(FamilyClassifier):
+class QKFormer(SpikingImageClassifier):
     """QKFormer ``HST-depth-D``: stem -> stage 1 -> patch embedding -> stage 2 -> patch embedding -> stage 3 -> mean
     over tokens -> Linear -> mean over time (module docstring).
 
@@ -175,6 +176,7 @@ class QKFormer(FamilyClassifier):
                  pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
                  mixer_weight: Optional[str] = None, time_first: bool = False) -> None:
         super().__init__(img_size, in_chans, num_classes, embed_dim, time_steps, time_first)
+        self.reset_classifier(num_classes)
         if mixer not in ("ssa", "stm"):
             raise ValueError(f"mixer must be 'ssa' (QKFormer) or 'stm' (-> M), got {mixer!r}")
         if depth < 4 or embed_dim % 8:

@@ -10,8 +10,9 @@ mean -> MultiSpike -> Linear. The residual stream is real-valued; every branch s
 MultiSpike (:data:`MULTISPIKE`) is the zoo's I-LIF with decay 0, i.e. no membrane carried between steps:
 ``round(clamp(x, 0, 4))``, integer spikes, straight-through gradient inside [0, 4], exactly the code's ``Quant``.
 The code divides every spike by 4 before the next layer; here the spikes stay integers (spike-driven, counted as
-4 binary spikes by :mod:`zoo.ops`) and the factor is folded into the weights: trained from scratch, a layer followed by BatchNorm absorbs it in
-training (batch statistics), and the attention product (bilinear in q and k, times v) divides by ``4^3``. A
+4 binary spikes by :mod:`zoo.ops`) and the factor is folded into the weights: trained from scratch, a layer followed
+by BatchNorm absorbs it in training (batch statistics), and the attention product (bilinear in q and k, times v)
+divides by ``4^3``. A
 released checkpoint's stored BatchNorm statistics do see it, so the converter (:mod:`zoo.official`) scales the
 weights of every layer that consumes spikes by 1/4.
 
@@ -31,8 +32,9 @@ from ..encoder import PruningOptions, build_encoder
 from ..layers import ConvBN, LinearBN, NeuronCfg, build_neuron, neuron_cfg
 from ..mixer import AttentionProduct, SpikingMLP, SpikingTokenMixer
 from ..registry import PretrainedCfg, register_model
-from ._families import (FamilyClassifier, check_neuron, downsampled, family_options, gather_tokens, scatter_tokens,
+from ._families import (check_neuron, downsampled, family_options, gather_tokens, scatter_tokens,
                         to_map, to_tokens)
+from .classifier import SpikingImageClassifier
 
 __all__ = ["MULTISPIKE", "SDTDownsample", "SepConv", "ConvBlock", "LinearAttention", "SDTBlock", "SDTV3"]
 
@@ -143,7 +145,7 @@ class SDTBlock(nn.Module):
         return x + self.mlp(x)
 
 
-class SDTV3(FamilyClassifier):
+class SDTV3(SpikingImageClassifier):
     """SDT-V3 ``Efficient_Spiking_Transformer`` (module docstring); ``mixer='stm'`` is its "-> M" version.
 
     ``embed_dims``: ``(C0, C1, C2, C3)``; ``depths``: transformer blocks of stages 3 and 4; ``strides``: the four 2x
@@ -160,6 +162,7 @@ class SDTV3(FamilyClassifier):
                  mixer_weight: Optional[str] = None, time_first: bool = False) -> None:
         c0, c1, c2, c3 = embed_dims
         super().__init__(img_size, in_chans, num_classes, c3, time_steps, time_first, build_neuron(neuron))
+        self.reset_classifier(num_classes)
         if mixer not in ("ssa", "stm"):
             raise ValueError(f"mixer must be 'ssa' (SDT-V3 attention) or 'stm' (-> M), got {mixer!r}")
         if not set(pruned_stages) <= {3, 4}:

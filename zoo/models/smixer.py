@@ -3,18 +3,18 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional, Union
 
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..encoder import PruningOptions, smixer_encoder
 from ..layers import NeuronCfg, SpikingPatchSplitting
 from ..pruning import DSTSPConfig
 from ..registry import PretrainedCfg, register_model
+from .classifier import SpikingImageClassifier
 
 __all__ = ["SMixer"]
 
 
-class SMixer(nn.Module):
+class SMixer(SpikingImageClassifier):
     """Spiking patch splitting -> pruned encoder (``depth`` encoder blocks, optional pruner) -> classification head.
 
     Input: static images ``[B, C, H, W]`` (direct encoding: repeated over ``time_steps``, the first convolution
@@ -39,66 +39,21 @@ class SMixer(nn.Module):
                  dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, time_first: bool = False,
                  pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
                  mixer_weight: Optional[str] = None, stem_layer: Optional[int] = None) -> None:
-        super().__init__()
+        super().__init__(img_size, in_chans, num_classes, embed_dim, time_steps, time_first)
         if img_size % downsample:
             raise ValueError(f"img_size {img_size} is not divisible by the stem's downsampling {downsample}")
-        if time_steps < 1:
-            raise ValueError(f"time_steps must be >= 1, got {time_steps}")
-        if num_classes < 0:
-            raise ValueError(f"num_classes must be >= 0 (0: no head, pooled features out), got {num_classes}")
-        self.img_size, self.in_chans, self.time_steps, self.time_first = img_size, in_chans, time_steps, time_first
-        self.num_classes = num_classes
         self.num_tokens = (img_size // downsample) ** 2
         options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight, stem_layer)
         self.patch_embed = SpikingPatchSplitting(in_chans, embed_dim, downsample, neuron, options.stem_layer)
         self.blocks = smixer_encoder(embed_dim, self.num_tokens, depth, num_heads, mlp_ratio, mixer, neuron,
                                      options, time_steps)
-        self.head = nn.Linear(embed_dim, num_classes) if num_classes else nn.Identity()
-
-    def _check_input(self, x: Tensor) -> Tensor:
-        """Refuse, with one line naming the problem, what would otherwise fail deep inside or give NaN logits."""
-        if not isinstance(x, Tensor):
-            raise TypeError(f"SMixer expects a torch.Tensor, got {type(x).__name__}")
-        dtype = self.patch_embed.shortcut.conv.weight.dtype  # the first layer that sees the input
-        if x.dtype != dtype:
-            hint = "convert it with x.float()" if not x.is_floating_point() else f"use x.to({dtype})"
-            raise TypeError(f"SMixer expects floating-point {dtype} input (its weights' dtype), got {x.dtype}; {hint}")
-        if x.dim() == 5 and not self.time_first:
-            x = x.transpose(0, 1)  # [B, T, C, H, W] -> [T, B, C, H, W]
-        if x.dim() not in (4, 5) or x.shape[-3:] != (self.in_chans, self.img_size, self.img_size):
-            raise ValueError(f"SMixer expects [B, {self.in_chans}, {self.img_size}, {self.img_size}] images or "
-                             f"[B, T, {self.in_chans}, {self.img_size}, {self.img_size}] frames, got {tuple(x.shape)}")
-        batch, steps = (x.shape[0], self.time_steps) if x.dim() == 4 else (x.shape[1], x.shape[0])
-        if batch == 0 or steps == 0:
-            raise ValueError(f"SMixer got an empty input (batch {batch}, time steps {steps}), shape {tuple(x.shape)}")
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError("SMixer input contains NaN or inf values; check the data and its normalisation")
-        return x
+        self.reset_classifier(num_classes)
 
     def forward_features(self, x: Tensor) -> Tensor:
         """Input as in :meth:`forward` -> residual stream after the last block ``[T', B, N', C]``."""
-        x = self._check_input(x)
+        x = self.check_input(x)
         tokens, stem_steps = self.patch_embed(x, self.time_steps, self.blocks.stem_pruner)
         return self.blocks(tokens, stem_steps).stream
-
-    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
-        """Stream ``[T', B, N', C]`` -> logits ``[B, num_classes]`` (mean over tokens, head, mean over time), or the
-        pooled features ``[B, C]`` with ``pre_logits=True``."""
-        pooled = features.mean(2)  # [T', B, C]
-        return pooled.mean(0) if pre_logits else self.head(pooled).mean(0)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace the head by a new one for ``num_classes`` (0: no head), for fine-tuning on other classes."""
-        if num_classes < 0:
-            raise ValueError(f"num_classes must be >= 0, got {num_classes}")
-        self.num_classes = num_classes
-        if hasattr(self, "init_args"):  # recorded by zoo.create: saved folders rebuild the new head
-            self.init_args["num_classes"] = num_classes
-        dim = self.patch_embed.convs[-1].conv.out_channels + self.patch_embed.shortcut.conv.out_channels
-        self.head = nn.Linear(dim, num_classes) if num_classes else nn.Identity()
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.forward_head(self.forward_features(x))
 
 
 # Variants: one explicit registration each (grep a name to find its definition). The pretrained config says what

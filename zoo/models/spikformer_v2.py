@@ -17,7 +17,8 @@ from torch import Tensor, nn
 from ..encoder import smixer_encoder
 from ..layers import ConvBN, NeuronCfg, build_neuron
 from ..registry import PretrainedCfg, register_model
-from ._families import FamilyClassifier, check_neuron, downsampled, family_options, to_tokens
+from ._families import check_neuron, downsampled, family_options, to_tokens
+from .classifier import SpikingImageClassifier
 
 __all__ = ["SpikingConvStem", "SpikformerV2"]
 
@@ -68,7 +69,7 @@ class SpikingConvStem(nn.Module):
         return to_tokens(y + self.rpe(y))
 
 
-class SpikformerV2(FamilyClassifier):
+class SpikformerV2(SpikingImageClassifier):
     """SCS stem -> pruned encoder of ``depth`` Spikformer blocks (``mixer='ssa'``) or Spiking-token Mixer blocks
     (``mixer='stm'``, ``mixer_heads`` heads: the "-> M" model) -> mean over tokens -> Linear -> mean over time.
 
@@ -84,6 +85,7 @@ class SpikformerV2(FamilyClassifier):
                  placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None,
                  time_first: bool = False) -> None:
         super().__init__(img_size, in_chans, num_classes, embed_dim, time_steps, time_first)
+        self.reset_classifier(num_classes)
         options = family_options(dstsp, pruning, placement, mixer_weight)
         side = img_size
         for s in strides:
