@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import yaml
 from torch import nn
@@ -19,7 +19,8 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 
 from .hub import CONFIG_NAME, WEIGHTS_NAME, load_folder
 
-__all__ = ["check_folder", "publish_folder", "FolderCheck", "CARD_NAME", "CARD_FIELDS", "LICENSE", "LIBRARY_NAME"]
+__all__ = ["check_folder", "publish_folder", "FolderCheck", "provenance", "CARD_NAME", "CARD_FIELDS", "LICENSE",
+           "LIBRARY_NAME"]
 
 LICENSE = "apache-2.0"  # the project's licence (setup.cfg), which the weights it trains share
 LIBRARY_NAME = "smixer-zoo"
@@ -39,6 +40,19 @@ class FolderCheck:
 
 
 Loader = Callable[[Path], nn.Module]
+
+
+def provenance(config: Path, checkpoint: Path, trained_by: Optional[str] = None, command: Optional[str] = None
+               ) -> List[str]:
+    """A model card's "Provenance" section (markdown lines): the training command, the config and checkpoint the
+    weights came from, and the command that wrote the folder."""
+    lines = ["## Provenance", ""]
+    if trained_by:
+        lines.append(f"- trained by: `{trained_by}`")
+    lines += [f"- config: `{config.as_posix()}`", f"- checkpoint: `{checkpoint.as_posix()}`"]
+    if command:
+        lines.append(f"- weights and this card written by: `{command}`")
+    return lines
 
 
 def check_folder(folder: Union[str, Path], load: Loader = load_folder) -> FolderCheck:

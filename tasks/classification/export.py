@@ -27,7 +27,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import zoo
-from zoo.publish import LIBRARY_NAME, LICENSE
+from zoo.publish import LIBRARY_NAME, LICENSE, provenance
 
 from .datasets.fashion_mnist import read_idx
 
@@ -242,13 +242,7 @@ def model_card(name: str, model: torch.nn.Module, cfg: Config, config_path: Path
                   for r in results for k, v in r.metrics.items()]
     else:
         lines.append("Not evaluated at export time.")
-    lines += ["", "## Provenance", ""]
-    if trained_by:
-        lines.append(f"- trained by: `{trained_by}`")
-    lines.append(f"- config (every setting of the run): `{config_path.as_posix()}`")
-    lines.append(f"- checkpoint: `{checkpoint.as_posix()}`")
-    if command:
-        lines.append(f"- weights and this card written by: `{command}`")
+    lines += ["", *provenance(config_path, checkpoint, trained_by, command)]
     lines += ["", "## Usage", "", "```python", "import zoo", "",
               f"model = zoo.load('{name}')  # " + ("the weights that ship with smixer-zoo, or this folder's path"
                                                      if name == model.variant else "this folder, or its Hub repo id"),

@@ -32,7 +32,7 @@ from tasks.common.checkpoint import check_state_dict_matches
 from tasks.registry import MODELS
 from zoo.fileio import write_atomic
 from zoo.hub import CONFIG_NAME, WEIGHTS_NAME, hub_folder
-from zoo.publish import CARD_NAME, LIBRARY_NAME, LICENSE
+from zoo.publish import CARD_NAME, LIBRARY_NAME, LICENSE, provenance
 
 from .dataset import ForecastDataset
 from .metrics import ForecastMetric, evaluate_predictions
@@ -266,13 +266,7 @@ def forecaster_card(name: str, model: Forecaster, config: Mapping[str, Any], cfg
              f"On the test split (the last {data.get('test_ratio')} of the rows) of `{data['file']}`, measured at "
              f"export on the exported model:", "", "| metric | value |", "|---|---:|",
              *(f"| {METRIC_NAMES[k][1]} | {v:.4g} |" for k, v in config["metrics"].items()), "",
-             "## Provenance", ""]
-    if trained_by:
-        lines.append(f"- trained by: `{trained_by}`")
-    lines.append(f"- config: `{config_path.as_posix()}`")
-    lines.append(f"- checkpoint: `{checkpoint.as_posix()}`")
-    if command:
-        lines.append(f"- weights and this card written by: `{command}`")
+             *provenance(config_path, checkpoint, trained_by, command)]
     lines += ["", "## Usage", "", "```", f"python tools/predict.py {name} my_series.csv --out forecasts", "```", "",
               "```python", "from tasks.timeseries.predict import SeriesForecaster", "",
               f"forecast = SeriesForecaster.from_pretrained('{name}')('my_series.csv')  # or this folder's path",
