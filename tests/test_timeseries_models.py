@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tasks.timeseries import (SJ_LIF_TAU2, CPGLinear, ForecastDataset, Forecaster, SpikeEncoder, SpikingForecaster,
-                              TransformerForecaster, cpg_code, masked_mse, persistence_forecast, predict,
+                              TransformerForecaster, cpg_code, masked_mse, persistence_forecast, predict_dataset,
                               seasonal_naive_forecast)
 from test_timeseries_helpers import write_txt
 from zoo.layers import build_neuron
@@ -201,9 +201,9 @@ def test_predict_returns_every_sample_in_model_or_original_units(tmp_path):
     torch.manual_seed(0)
     model = Forecaster(net=dict(type="TransformerForecaster", window=8, in_channels=3, out_channels=3, horizon=2,
                                 **TINY))
-    pred = predict(model, ds, batch_size=5)
+    pred = predict_dataset(model, ds, batch_size=5)
     assert pred.shape == (len(ds), 2, 3) and not model.training
     with torch.no_grad():
         torch.testing.assert_close(torch.from_numpy(pred[7]), model(ds[7]["inputs"][None])[0])
-    np.testing.assert_allclose(predict(model, ds, original_units=True), pred * ds.scaler.scale + ds.scaler.offset,
-                               rtol=1e-6)
+    np.testing.assert_allclose(predict_dataset(model, ds, original_units=True),
+                               pred * ds.scaler.scale + ds.scaler.offset, rtol=1e-6)

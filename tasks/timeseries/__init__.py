@@ -12,10 +12,10 @@ from .forecasters import LIF_TAU2, SJ_LIF_TAU2, SpikingForecaster, TransformerFo
 from .hooks import ForecastShapeCheckHook, ResumableEarlyStoppingHook
 from .io import SeriesTable, read_series
 from .metrics import ForecastMetric, evaluate_predictions, r2_score, rse
-from .model import Forecaster, masked_mse, predict
+from .model import Forecaster, masked_mse, predict_dataset
 
 __all__ = ["ForecastDataset", "Forecaster", "SpikingForecaster", "TransformerForecaster", "ForecastMetric",
            "ResumableEarlyStoppingHook", "ForecastShapeCheckHook",
            "SpikeEncoder", "CPGLinear", "cpg_code", "LIF_TAU2", "SJ_LIF_TAU2", "SeriesTable", "read_series",
            "r2_score", "rse",
-           "evaluate_predictions", "masked_mse", "predict", "persistence_forecast", "seasonal_naive_forecast"]
+           "evaluate_predictions", "masked_mse", "predict_dataset", "persistence_forecast", "seasonal_naive_forecast"]

@@ -36,7 +36,7 @@ from zoo.publish import CARD_NAME, LIBRARY_NAME, LICENSE, provenance
 
 from .dataset import ForecastDataset
 from .metrics import ForecastMetric, evaluate_predictions
-from .model import Forecaster, predict
+from .model import Forecaster, predict_dataset
 from .scaling import Scaler
 
 __all__ = ["TASK", "WEIGHTS_DIR", "export_forecaster", "load_forecaster", "list_forecasters",
@@ -77,7 +77,7 @@ def evaluate_forecaster(model: Forecaster, data: Mapping[str, Any], file: Union[
     if file is not None:
         options["file"] = str(file)
     dataset = ForecastDataset(**{**options, "split": "test"})
-    pred = predict(model, dataset)
+    pred = predict_dataset(model, dataset)
     original = evaluate_predictions(ForecastMetric(space="original"), dataset, pred)
     normalized = evaluate_predictions(ForecastMetric(space="normalized"), dataset, pred)
     metrics = {k.split("/")[-1]: v for k, v in original.items()}

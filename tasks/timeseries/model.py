@@ -13,7 +13,7 @@ from tasks.registry import MODELS
 
 from .checks import finite
 
-__all__ = ["Forecaster", "masked_mse", "predict", "WINDOW_NORMS"]
+__all__ = ["Forecaster", "masked_mse", "predict_dataset", "WINDOW_NORMS"]
 
 WINDOW_NORMS = ("none", "mean", "mean_std")
 
@@ -105,7 +105,7 @@ class Forecaster(BaseModel):
 
 
 @torch.no_grad()
-def predict(model: nn.Module, dataset: Any, batch_size: int = 256, original_units: bool = False) -> np.ndarray:
+def predict_dataset(model: nn.Module, dataset: Any, batch_size: int = 256, original_units: bool = False) -> np.ndarray:
     """Forecasts ``[M, H, C]`` for every sample of a :class:`ForecastDataset`, in order, in model space or (with
     ``original_units=True``) in the units of the file. ``model`` maps ``[B, L, C_in]`` to ``[B, H, C]`` (a
     :class:`Forecaster` or a bare network); it is put in eval mode."""

@@ -25,7 +25,7 @@ from zoo.fileio import write_atomic
 from .baselines import persistence_forecast, seasonal_naive_forecast
 from .dataset import ForecastDataset
 from .metrics import ForecastMetric, evaluate_predictions
-from .model import Forecaster, predict
+from .model import Forecaster, predict_dataset
 
 __all__ = ["NAMES", "forecast_report", "best_checkpoint", "load_model", "check_plot_options", "score", "model_name",
            "markdown", "plot"]
@@ -63,7 +63,7 @@ def forecast_report(configs: Sequence[Path], work_root: Path = Path("work_dirs")
                              f"report configs of one dataset and horizon together")
         model = load_model(cfg, work_root / config.stem)
         name = model_name(config)
-        forecasts[name] = predict(model, dataset)
+        forecasts[name] = predict_dataset(model, dataset)
         rows[name] = score(cfg, dataset, forecasts[name])
     naive = {"persistence": persistence_forecast(dataset)}
     naive.update({f"seasonal naive ({p} steps)": seasonal_naive_forecast(dataset, p) for p in periods})
