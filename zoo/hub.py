@@ -19,7 +19,7 @@ from torch import nn
 from .fileio import write_atomic
 from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model, shipped_weights
 
-__all__ = ["save_pretrained", "load", "load_folder", "hub_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
+__all__ = ["save_pretrained", "load", "load_folder", "load_weights", "hub_folder", "WEIGHTS_NAME", "CONFIG_NAME"]
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -78,11 +78,28 @@ def _pretrained_cfg(saved: Any, path: Path) -> PretrainedCfg:
     return PretrainedCfg(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
 
 
-def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides: Any) -> nn.Module:
-    """Build the model described by ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
+def load_weights(model: nn.Module, path: Path, described: str, map_location: str = "cpu") -> None:
+    """Load the safetensors file ``path`` into ``model`` strictly: a one-line ``ValueError`` for an unreadable file
+    or any tensor whose name or shape does not match ``model`` (``described``: the model, for that message)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    try:
+        state = load_file(str(path), device=map_location)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(f"{path} is not a readable safetensors file (corrupt or truncated?): {err}") from None
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [k for k in set(expected) & set(state) if expected[k].shape != state[k].shape]
+    if missing or unexpected or wrong:
+        raise ValueError(f"{path} does not match {described}: missing {missing[:5]}, unexpected {unexpected[:5]}, "
+                         f"wrong shape {sorted(wrong)[:5]}")
+    model.load_state_dict(state)
+
+
+def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides: Any) -> nn.Module:
+    """Build the model described by ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
     folder = Path(folder)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         if not (folder / name).is_file():
@@ -95,20 +112,7 @@ def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides
         model = create(config["architecture"], **{**config["model_args"], **overrides})
     except (TypeError, ValueError) as err:
         raise ValueError(f"{folder / CONFIG_NAME}: cannot build {config['architecture']}: {err}") from None
-    try:
-        state = load_file(str(folder / WEIGHTS_NAME), device=map_location)
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"{folder / WEIGHTS_NAME} is not a readable safetensors file (corrupt or truncated?): "
-                         f"{err}") from None
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [k for k in set(expected) & set(state) if expected[k].shape != state[k].shape]
-    if missing or unexpected or wrong:
-        raise ValueError(f"{folder / WEIGHTS_NAME} does not match {config['architecture']} "
-                         f"{config['model_args']}: missing {missing[:5]}, unexpected {unexpected[:5]}, "
-                         f"wrong shape {sorted(wrong)[:5]}")
-    model.load_state_dict(state)
+    load_weights(model, folder / WEIGHTS_NAME, f"{config['architecture']} {config['model_args']}", map_location)
     if "pretrained_cfg" in config:  # what the weights were trained on (e.g. a fine-tune's classes and mean/std)
         model.pretrained_cfg = _pretrained_cfg(config["pretrained_cfg"], folder / CONFIG_NAME)
     if "metrics" in config:

@@ -200,9 +200,14 @@ def ilif_multistep(x: Tensor, max_value: int = 4, decay: float = 0.25) -> Tensor
     Without a gradient to compute (``no_grad``, or an input that does not require one) the straight-through mask
     is not built."""
     _check_sequence(x, "ilif_multistep")
+    return _ilif(x, float(decay), int(max_value))
+
+
+def _ilif(x: Tensor, decay: float, max_value: int) -> Tensor:
+    """I-LIF through the autograd function when a gradient will be needed, else the bare recursion."""
     if torch.is_grad_enabled() and x.requires_grad:
-        return _ILIFFunction.apply(x, float(decay), int(max_value))
-    return _ilif_steps(x, float(decay), int(max_value))
+        return _ILIFFunction.apply(x, decay, max_value)
+    return _ilif_steps(x, decay, max_value)
 
 
 class ILIF(nn.Module):
@@ -225,7 +230,8 @@ class ILIF(nn.Module):
         self.max_value, self.decay, self.spike_driven = int(max_value), float(decay), bool(spike_driven)
 
     def forward(self, x: Tensor) -> Tensor:
-        s = ilif_multistep(x, self.max_value, self.decay)
+        _check_sequence(x, type(self).__name__)
+        s = _ilif(x, self.decay, self.max_value)
         return expand_integer_spikes(s, self.max_value) if self.spike_driven else s
 
     @property

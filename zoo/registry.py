@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from torch import nn
 
 __all__ = ["PretrainedCfg", "register_model", "create", "list_models", "get_pretrained_cfg", "is_model",
-           "shipped_weights", "has_pretrained", "SHIPPED_WEIGHTS"]
+           "shipped_weights", "has_pretrained", "plain_values", "SHIPPED_WEIGHTS"]
 
 
 @dataclass
@@ -131,14 +131,15 @@ def constructor_args(fn: Callable[..., nn.Module], args: Dict[str, Any]) -> Dict
     ``config.json`` stores and ``zoo.load`` rebuilds the model from."""
     bound = inspect.signature(fn).bind(**args)
     bound.apply_defaults()
-    return {k: _plain(v) for k, v in bound.arguments.items()}
+    return {k: plain_values(v) for k, v in bound.arguments.items()}
 
 
-def _plain(value: Any) -> Any:
+def plain_values(value: Any) -> Any:
+    """Dataclasses, mappings and sequences -> dicts and lists of plain values (what JSON stores)."""
     if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
+        return plain_values(asdict(value))
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_values(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_values(v) for v in value]
     return value

