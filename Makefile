@@ -8,8 +8,9 @@ STAMP  := $(VENV)/.installed
 # Where a folder of prebuilt wheels sits beside the clone (this machine kind's mmcv 2.1.0 build), pip uses it
 # and skips the ~25-minute mmcv build; elsewhere mmcv builds from source as before.
 WHEELS := $(abspath $(CURDIR)/../shared/wheels)
+# Added to the machine's own find-links (where the CPU build of torch lies), never in place of them.
 ifneq ($(wildcard $(WHEELS)/*.whl),)
-export PIP_FIND_LINKS := $(WHEELS)
+export PIP_FIND_LINKS := $(sort $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null) $(PIP_FIND_LINKS) $(WHEELS))
 endif
 
 .PHONY: install install-det demo test clean
@@ -51,8 +52,8 @@ $(DET_STAMP): $(STAMP)
 
 install-det: $(DET_STAMP)
 
-# The whole suite, detection included.
-test: $(DET_STAMP)
+# The whole suite, detection and the Fashion-MNIST tests included (the dataset installs as for the demo).
+test: $(DET_STAMP) $(FMNIST)
 	$(PY) -m pytest -q tests
 
 clean:

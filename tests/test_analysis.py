@@ -1,4 +1,4 @@
-"""The analysis suite (tasks/classification/analysis, tools/analyze.py): hand-made spike tensors, hand-computed RIE and
+"""The analysis suite (research/analysis, tools/analyze.py): hand-made spike tensors, hand-computed RIE and
 MS-SSIM values, spike perturbations, kept-token selection on real images, the commands end to end."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import pytest
 import torch
 
 import zoo
-from tasks.classification.analysis import hooks, jitter, retention, siv, sparsity, tokens
-from tasks.classification.analysis.inputs import fashion_mnist, normalise, recording_frames
-from tasks.classification.analysis.models import accuracy, with_token_pruning
+from research.analysis import hooks, jitter, retention, siv, sparsity, tokens
+from research.analysis.inputs import fashion_mnist, normalise, recording_frames
+from research.analysis.models import accuracy, with_token_pruning
 
 ROOT = Path(__file__).resolve().parents[1]
 FMNIST = Path("/usr/share/datasets/fashion-mnist")

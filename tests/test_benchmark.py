@@ -17,7 +17,7 @@ def test_train_benchmark_writes_table_plot_and_sane_numbers(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads((tmp_path / "results.json").read_text())
     base, pruned, in_stem, generic = data["results"]  # the unpruned baseline is added automatically, first
-    assert base["setting"] == "none" and base["model_args"] == {}
+    assert base["setting"] == "none" and base["model_args"] == {"pruning": None}
     assert pruned["model_args"] == {"dstsp": {"spatial_ratio": 0.3, "temporal_ratio": 0.75}}
     assert base["speedup"] == 1.0 and pruned["ideal_speedup"] > 1.1 and pruned["infer_throughput"] > 0
     assert pruned["ideal_speedup"] == base["forward_macs_per_sample"] / pruned["forward_macs_per_sample"]
@@ -39,7 +39,7 @@ def test_train_benchmark_writes_table_plot_and_sane_numbers(tmp_path):
 
 
 def test_settings_are_parsed_or_refused_by_name():
-    from tasks.classification.benchmark import Setting, parse_setting
+    from research.benchmark import Setting, parse_setting
 
     assert parse_setting("none") == parse_setting("0,0") == Setting("none")
     assert parse_setting("DSTSP").model_args == {"pruning": {"type": "DSTSP"}}

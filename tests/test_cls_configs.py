@@ -16,6 +16,7 @@ from tasks.registry import MODELS
 
 from test_cls_helpers import (real_cifar, write_cifar, write_cifar10dvs, write_dvs_gesture, write_fmnist,
                               write_imagenet)
+from test_nmnist import write_nmnist_tree
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "cls"
 FAMILIES = ("spikformerv2", "qkformer", "sdtv3")  # their configs: tests/test_families.py
@@ -43,11 +44,12 @@ def data_root(tmp_path_factory):
                       events=200)
     write_cifar10dvs(root / "events", classes=("airplane", "truck"), per_class=10, events=100)
     write_fmnist(root / "fashion-mnist", train=8, test=8)
+    write_nmnist_tree(root / "nfmnist", per_label=2, labels=tuple(range(10)))
     return root
 
 
 def _data_root(config: str, root: Path) -> Path:
-    for key, folder in (("cifar100", "cifar100"), ("cifar10dvs", "events"), ("cifar10", "cifar10"),
+    for key, folder in (("nfmnist", "nfmnist"), ("cifar100", "cifar100"), ("cifar10dvs", "events"), ("cifar10", "cifar10"),
                         ("in1k", "imagenet"), ("dvs128", "events"), ("fmnist", "fashion-mnist")):
         if key in config:
             return root / folder

@@ -19,7 +19,7 @@ from tasks.registry import MODELS
 from test_cls_helpers import ROOT, write_fmnist
 from zoo.publish import check_folder
 
-CONFIG = ROOT / "configs" / "cls" / "smixer-dstsp_fmnist.py"
+CONFIG = ROOT / "configs" / "cls" / "smixer-dstsp-t2_1xb64-3e_fmnist.py"
 SAMPLES = ROOT / "data" / "samples" / "fashion-mnist-test-1000"
 TINY = dict(embed_dim=32, depth=1, num_heads=4)
 

@@ -14,7 +14,7 @@ import torch
 
 from test_cls_helpers import ROOT, write_fmnist
 
-BASE = ROOT / "configs" / "cls" / "smixer-dstsp_fmnist.py"
+BASE = ROOT / "configs" / "cls" / "smixer-dstsp-t2_1xb64-3e_fmnist.py"
 
 
 def write_config(path: Path, data_root: Path, train: int, batch: int, epochs: int, **extra: str) -> Path:
@@ -89,10 +89,11 @@ def _free_port() -> int:
 # mmengine's pytorch launcher calls torch.cuda.set_device unconditionally, which a CPU build of torch rejects;
 # with the process group initialised first, mmengine skips its own initialisation. (To move into tools/train.py.)
 LAUNCHER = """
-import sys, runpy, torch.distributed as dist
+import torch.distributed as dist
+from tasks.common.cli import run_command
+from tasks.common.runs import train_main
 dist.init_process_group(backend="gloo")
-sys.argv = ["tools/train.py"] + sys.argv[1:]
-runpy.run_path("tools/train.py", run_name="__main__")
+run_command(train_main)
 """
 
 

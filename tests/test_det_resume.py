@@ -36,10 +36,12 @@ param_scheduler = [
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=4, max_keep_ckpts=-1))
 """
 
-# Runs tools/train.py, but SIGKILLs the process while the second checkpoint is being written: the bytes are in
-# the temporary file, not yet renamed to iter_8.pth.
+# Runs what tools/train.py runs (tasks.common.runs.train_main), but SIGKILLs the process while the second checkpoint
+# is being written: the bytes are in the temporary file, not yet renamed to iter_8.pth.
 KILL_WHILE_SAVING = """
-import os, runpy, signal, sys
+import os, signal
+from tasks.common.cli import run_command
+from tasks.common.runs import train_main
 real_fsync, calls = os.fsync, []
 def fsync(fd):
     calls.append(fd)
@@ -47,8 +49,7 @@ def fsync(fd):
         os.kill(os.getpid(), signal.SIGKILL)
     real_fsync(fd)
 os.fsync = fsync
-sys.argv = ["tools/train.py"] + sys.argv[1:]
-runpy.run_path("tools/train.py", run_name="__main__")
+run_command(train_main)
 """
 
 

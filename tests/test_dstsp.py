@@ -78,7 +78,7 @@ def test_shorthand_splits_into_pruner_placement_stem_and_mixer_options():
     assert (short.placement, short.stem_layer, short.mixer_weight) == ("in_stem", 2, "crop")
     assert short.pruning == dict(type="DSTSP", **DSTSPConfig(spatial_ratio=0.3).to_dict())
     expanded = short.to_dict()
-    assert DSTSPShorthand.split(expanded) == short and len(expanded) == 11  # every option spelled out
+    assert DSTSPShorthand.split(expanded) == short and len(expanded) == 12  # every option spelled out
     assert DSTSPShorthand.split(None) is None
     with pytest.raises(ValueError, match=r"unknown DSTSP options \['spatial'\]"):
         DSTSPShorthand.split(dict(spatial=0.3))
@@ -244,10 +244,11 @@ def test_spatial_siv_modes_select_different_tokens_on_real_valued_streams():
 def test_spatial_siv_round_trips_through_config_json(tmp_path):
     cfg = dict(spatial_ratio=0.3, temporal_ratio=0.5, spatial_siv="original")
     model = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4, dstsp=cfg)
-    assert model.init_args["dstsp"]["spatial_siv"] == "original"
+    assert model.init_args["pruning"]["spatial_siv"] == "original"
     loaded = load_folder(save_pretrained(model, tmp_path))
     assert loaded.blocks.pruner.cfg == model.blocks.pruner.cfg
-    older = {k: v for k, v in model.init_args["dstsp"].items() if k != "spatial_siv"}  # a config.json from before
+    older = dict(cfg)
+    del older["spatial_siv"]  # a config.json from before the option
     assert DSTSPShorthand.split(older).config.spatial_siv == "resimulated"
 
 
@@ -279,3 +280,24 @@ def test_take_tokens_is_gather_along_the_tokens(contiguous):
     weight = torch.randn(3, 4, 4, 5)
     grads = [torch.autograd.grad((t * weight).sum(), x)[0] for t in (taken, gathered)]
     assert torch.equal(*grads)
+
+
+@pytest.mark.parametrize("choice, expected", [("first", [[0, 1, 2], [0, 1, 2]]), ("uniform", [[1, 4, 6], [1, 4, 6]])])
+def test_step_choice_controls_keep_fixed_steps(choice, expected):
+    """The controls of SIV step selection keep fixed steps whatever the spikes: the first T', or evenly spaced."""
+    x = torch.randn(8, 2, 5, 4)
+    x[7] += 10.0  # the most active step: SIV would keep it
+    kept, steps, _ = dstsp(temporal_ratio=0.625, step_choice=choice)(x)
+    assert steps.T.tolist() == expected and torch.equal(kept, x[torch.tensor(expected[0])])
+    _, siv_steps, _ = dstsp(temporal_ratio=0.625)(x)
+    assert 7 in siv_steps[:, 0].tolist()
+
+
+def test_step_choice_random_draws_per_sample_in_time_order():
+    torch.manual_seed(0)
+    x = torch.randn(8, 64, 5, 4)
+    _, steps, _ = dstsp(temporal_ratio=0.5, step_choice="random")(x)
+    assert steps.shape == (4, 64) and bool((steps.diff(dim=0) > 0).all())  # 4 distinct steps, in time order
+    assert len({tuple(s) for s in steps.T.tolist()}) > 10  # drawn per sample
+    with pytest.raises(ValueError, match="step_choice must be one of"):
+        dstsp(temporal_ratio=0.5, step_choice="last")

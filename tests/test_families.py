@@ -4,6 +4,7 @@ formulas, and the ImageNet configs. Full-size models are built on the meta devic
 Fashion-MNIST sizes."""
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 
@@ -209,7 +210,7 @@ def test_fashion_mnist_config_builds_its_variant(name):
     """The equal-time comparison's configs (docs/families.md): the variant's own architecture, the main job's recipe."""
     cfg = Config.fromfile(str(CONFIG_DIR / name))
     model = MODELS.build(cfg.model)
-    stem = name[: -len("_fmnist.py")]  # e.g. qkformer-m-dstsp -> variant qkformer-fmnist-m-dstsp
+    stem = re.sub(r"-t\d+$", "", name.split("_")[0])  # qkformer-m-dstsp-t1_... -> variant qkformer-fmnist-m-dstsp
     family, _, suffix = stem.partition("-")
     assert model.backbone.variant == f"{family}-fmnist" + (f"-{suffix}" if suffix else "")
     assert model.backbone.in_chans == 1 and model.backbone.img_size == 28 and model.backbone.head.out_features == 10

@@ -25,7 +25,7 @@ def test_save_and_load_folder_roundtrip(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "config.json", "model.safetensors"]
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["architecture"] == "smixer-cifar10-dstsp"
-    assert config["model_args"]["embed_dim"] == 32 and config["model_args"]["dstsp"]["spatial_ratio"] == 0.3
+    assert config["model_args"]["embed_dim"] == 32 and config["model_args"]["pruning"]["spatial_ratio"] == 0.3
     assert config["metrics"] == {"top1": 12.5}
     loaded = zoo.load(tmp_path).eval()
     x = torch.randn(2, 3, 32, 32)
@@ -124,7 +124,8 @@ def test_create_records_every_constructor_argument():
     from zoo.pruning import DSTSPConfig
 
     model = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4, dstsp=DSTSPConfig(spatial_ratio=0.3))
-    assert model.init_args["dstsp"] == DSTSPConfig(spatial_ratio=0.3).to_dict()
+    assert model.init_args["pruning"] == dict(type="DSTSP", **DSTSPConfig(spatial_ratio=0.3).to_dict(),
+                                              placement="after_stem", mixer_weight="static", stem_layer=0)
     assert model.init_args["time_first"] is False and model.init_args["neuron"] == dict(type="ILIF")
     json.dumps(model.init_args)  # what config.json stores
 
@@ -134,8 +135,8 @@ def test_a_variant_without_weights_says_so_at_once(monkeypatch):
     monkeypatch.setattr(zoo.hub, "hub_folder", lambda *a, **k: pytest.fail("the Hub was tried"))
     assert not zoo.registry.has_pretrained("smixer-cifar10")
     assert zoo.get_pretrained_cfg("smixer-cifar10").hf_hub_id is None
-    with pytest.raises(FileNotFoundError, match=r"smixer-cifar10 has no pretrained weights.*pass pretrained=False.*"
-                                                r"checkpoint folder or a Hub repo id") as err:
+    with pytest.raises(FileNotFoundError, match=r"smixer-cifar10 has no pretrained weights.*train it.*"
+                                                r"checkpoint folder or a Hub repo id.*pass pretrained=False") as err:
         zoo.load("smixer-cifar10")
     assert "\n" not in str(err.value)
 
@@ -172,13 +173,10 @@ SHIPPED = ROOT / "zoo" / "weights" / "smixer-fmnist-dstsp"  # an exported folder
 
 
 def _hub_tool():
-    """tools/hub.py as a module (its main runs in this process)."""
-    import importlib.util
+    """tools/hub.py's command line as a module (its main runs in this process)."""
+    from tasks.commands import hub
 
-    spec = importlib.util.spec_from_file_location("hub_tool", ROOT / "tools" / "hub.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return hub
 
 
 class FakeHfApi:
@@ -276,3 +274,22 @@ def test_publish_refuses_a_bad_repo_id(folder, fake_api):
         with pytest.raises(ValueError, match="invalid Hub repo id"):
             publish_folder(folder, repo_id)
     assert fake_api == []
+
+
+def test_folders_saved_before_the_one_spelling_of_pruning_still_load(tmp_path):
+    """config.json files written before ``pruning`` became one argument held ``dstsp`` plus four explicit keywords
+    (``None``: not given); they load into the same model, whose arguments then hold the one spelling."""
+    torch.manual_seed(0)
+    model = zoo.create("smixer-cifar10", embed_dim=32, depth=1, num_heads=4,
+                       dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.5, temporal_placement="IS")).eval()
+    folder = zoo.save_pretrained(model, tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    args = {k: v for k, v in config["model_args"].items() if k != "pruning"}
+    config["model_args"] = dict(args, dstsp=dict(spatial_ratio=0.3, temporal_placement="IS", temporal_ratio=0.5),
+                                pruning=None, placement=None, mixer_weight=None, stem_layer=None)
+    (folder / "config.json").write_text(json.dumps(config))
+    loaded = zoo.load(folder).eval()
+    assert loaded.init_args == model.init_args and loaded.blocks.placement.in_stem
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))

@@ -32,13 +32,10 @@ PHOTO = ROOT / "data" / "detection" / "images" / "2011_000003.jpg"
 
 
 def _tool():
-    """tools/predict.py as a module (its main runs in this process)."""
-    import importlib.util
+    """tools/predict.py's command line as a module (its main runs in this process)."""
+    from tasks.commands import predict
 
-    spec = importlib.util.spec_from_file_location("predict_tool", ROOT / "tools" / "predict.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return predict
 
 
 def _small(name: str, **kwargs) -> torch.nn.Module:
@@ -57,7 +54,7 @@ def one_line(error, match, fn, *args, **kwargs):
 # ------------------------------------------------------------------------------------------------------ images
 def test_image_is_normalised_as_the_training_preprocessor():
     """A real 32 x 32 CIFAR-10 test image: no resize, (x - 255 mean) / (255 std) with CIFAR's statistics (the
-    ClsDataPreprocessor of configs/_base_/models/smixer_cifar.py: mean [125.307, 122.961, 113.8575])."""
+    ClsDataPreprocessor of configs/cls/_base_/models/smixer_cifar.py: mean [125.307, 122.961, 113.8575])."""
     path = SAMPLES / "cifar10" / "cifar10_00_3.png"
     predictor = ImagePredictor(_small("smixer-cifar10"))
     inputs, details = predictor.preprocess(path)
@@ -448,7 +445,8 @@ def test_tool_forecasts_to_csv_and_png(tmp_path, monkeypatch, capsys):
 @pytest.mark.parametrize("argv, match", [
     (["configs/ts/realdata/smixer-h24_1xb64-20e_caiso-load.py", "x.csv"], r"is a config: give its weights with "
                                                                           r"--checkpoint"),
-    (["configs/cls/smixer_fmnist.py", "x.png", "--no-pretrained"], r"is a classification config: export"),
+    (["configs/cls/smixer-t2_1xb64-2136it_fmnist.py", "x.png", "--no-pretrained"],
+     r"is a classification config: export"),
     (["smixer-fmnist", "x.png", "--checkpoint", "c.pth"], r"--checkpoint is for config files"),
     (["smixer-dvs128", "x.raw", "--no-pretrained", "--sensor-size", "640"], r"--sensor-size must be WIDTHxHEIGHT"),
     (["smixer-fmnist", "x.png", "--no-pretrained", "--checkpoint", "c.pth"], r"exclude each other"),

@@ -121,7 +121,7 @@ def test_test_pruner_runs_inside_the_forecaster():
     assert net.blocks[0].mixer.mixing.weight.shape == (4, 5, 5)
     x = torch.randn(3, 12, 3)
     assert net.forward_tokens(x).shape == (4, 3, 5, 32)
-    in_stem = SpikingForecaster(**TS, pruning=dict(type="MyTestPruner", keep=5, keep_steps=2), placement="in_stem")
+    in_stem = SpikingForecaster(**TS, pruning=dict(type="MyTestPruner", keep=5, keep_steps=2, placement="in_stem"))
     assert in_stem.forward_tokens(x).shape == (2, 3, 5, 32)
     assert in_stem(x).shape == (3, 2, 3)
 
@@ -143,8 +143,8 @@ def test_model_built_with_a_pruner_round_trips_through_save_and_load(tmp_path):
     model = zoo.create("smixer-cifar10", **TINY, pruning=dict(type="MyTestPruner", keep=12, keep_steps=2),
                        placement=dict(start=0), mixer_weight="crop").eval()
     loaded = zoo.load(zoo.save_pretrained(model, tmp_path)).eval()
-    assert loaded.init_args == model.init_args and loaded.init_args["pruning"] == dict(type="MyTestPruner", keep=12,
-                                                                                        keep_steps=2)
+    assert loaded.init_args == model.init_args and loaded.init_args["pruning"] == dict(
+        type="MyTestPruner", keep=12, keep_steps=2, placement="after_stem", mixer_weight="crop", stem_layer=0)
     assert isinstance(loaded.blocks.pruner, MyTestPruner) and loaded.blocks.placement == Placement()
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -159,7 +159,8 @@ def test_dstsp_shorthand_equals_the_explicit_options():
     torch.manual_seed(0)
     explicit = zoo.create("smixer-cifar10", **TINY, pruning=dict(type="DSTSP", spatial_ratio=0.3, temporal_ratio=0.5),
                           placement="in_stem", mixer_weight="crop", stem_layer=1).eval()
-    assert short.init_args["dstsp"]["temporal_placement"] == "IS" and short.init_args["pruning"] is None
+    assert short.init_args == explicit.init_args and "dstsp" not in short.init_args  # one spelling is stored
+    assert short.init_args["pruning"]["placement"] == "in_stem"
     assert short.blocks.placement == explicit.blocks.placement == Placement(in_stem=True)
     assert short.patch_embed.prune_layer == explicit.patch_embed.prune_layer == 1
     assert short.blocks[0].mixer.mixing.weight_mode == "crop"

@@ -48,8 +48,8 @@ def _with_file(cfg: Config, file: Path) -> Config:
 
 def test_the_64_table_4_configs_and_the_real_data_demos_are_generated_and_current():
     assert len(LEAVES) == 64 and len(REAL) == 8
-    assert set(LEAVES) | set(REAL) == set(ts_configs.expected_files())
-    assert ts_configs.stale_files() == []
+    assert set(LEAVES) | set(REAL) == set(ts_configs.expected_files(CONFIGS))
+    assert ts_configs.stale_files(CONFIGS) == []
     grid = {_parse(p) for p in LEAVES}
     assert grid == {(m, h, d) for m in ts_configs.MODELS for h in (6, 24, 48, 96) for d in ts_configs.DATASETS}
 

@@ -88,11 +88,11 @@ def test_spiking_forecaster_reuses_zoo_blocks_and_regresses_horizon_by_series(mi
         net(torch.randn(3, 12, 6))
 
 
-@pytest.mark.parametrize("placement", ["AS", "IS"])
+@pytest.mark.parametrize("placement", ["after_stem", "in_stem"])
 def test_dstsp_prunes_steps_and_window_positions_before_the_first_block(placement):
     torch.manual_seed(0)
     net = SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
-                            dstsp=dict(spatial_ratio=0.3, temporal_ratio=0.75, temporal_placement=placement))
+                            pruning=dict(type="DSTSP", spatial_ratio=0.3, temporal_ratio=0.75, placement=placement))
     assert isinstance(net.blocks.pruner, DSTSP)
     assert net.blocks[0].mixer.mixing.weight.shape == (4, 14, 14)  # static W_M' for floor(20 * 0.7) tokens
     x = torch.randn(5, 20, 3)
@@ -102,7 +102,7 @@ def test_dstsp_prunes_steps_and_window_positions_before_the_first_block(placemen
     assert y.shape == (5, 4, 3) and net.head.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="keeps 0 of 4 temporal"):
         SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
-                          dstsp=dict(temporal_ratio=0.8))
+                          pruning=dict(type="DSTSP", temporal_ratio=0.8))
 
 
 def test_in_stem_pruning_runs_the_encoder_neuron_on_the_kept_steps_only():
@@ -110,16 +110,16 @@ def test_in_stem_pruning_runs_the_encoder_neuron_on_the_kept_steps_only():
     and the encoder's neuron fires on the kept step only."""
     torch.manual_seed(0)
     net = SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
-                            dstsp=dict(temporal_ratio=0.75, temporal_placement="IS"))
+                            pruning=dict(type="DSTSP", temporal_ratio=0.75, placement="in_stem"))
     calls, fired = [], []
     net.blocks.pruner.register_forward_hook(lambda m, args, out: calls.append(tuple(args[0].shape)))
     net.encoder.neuron.register_forward_hook(lambda m, args, out: fired.append(tuple(out.shape)))
     assert net.forward_tokens(torch.randn(5, 20, 3)).shape == (1, 5, 20, 32)
     assert calls == [(4, 5, 20, 3), (1, 5, 20, 32)]  # in the encoder (steps), then before block 0 (tokens)
     assert fired == [(1, 5, 20, 3)]
-    with pytest.raises(ValueError, match="stem_layer must be 0"):
+    with pytest.raises(ValueError, match=r"stem_layer 1 is not a stem layer it can prune after \(0..0\)"):
         SpikingForecaster(window=20, in_channels=3, out_channels=3, horizon=4, **TINY,
-                          dstsp=dict(temporal_ratio=0.75, temporal_placement="IS", stem_layer=1))
+                          pruning=dict(type="DSTSP", temporal_ratio=0.75, placement="in_stem", stem_layer=1))
 
 
 def test_transformer_forecaster_shapes_and_position_sensitivity():

@@ -122,7 +122,7 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_other_tools_fail_in_one_line(tmp_path):
     missing = tmp_path / "missing.pth"
-    proc = run_tool("tools/export.py", ROOT / "configs/cls/smixer_fmnist.py", missing, tmp_path / "out")
+    proc = run_tool("tools/export.py", ROOT / "configs/cls/smixer-t2_1xb64-2136it_fmnist.py", missing, tmp_path / "out")
     assert proc.returncode != 0 and "not found" in proc.stderr and "Traceback" not in proc.stderr
     proc = run_tool("tools/benchmark.py", "train", "--model", "smixer-cifar", "--out", tmp_path)
     assert_one_line_error(proc, "unknown model 'smixer-cifar'; did you mean")

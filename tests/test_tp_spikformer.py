@@ -269,7 +269,7 @@ def test_bad_grids_schedules_and_mixers_are_refused_in_one_line():
 
 def test_op_report_counts_fewer_block_ops_than_the_unpruned_model():
     torch.manual_seed(0)
-    dense = zoo.create("smixer-cifar10", **TINY, depth=2, mixer_weight="crop").eval()
+    dense = zoo.create("smixer-cifar10", **TINY, depth=2).eval()
     pruned = zoo.create("smixer-cifar10", **TINY, depth=2, mixer_weight="crop",
                         pruning=dict(type="TPSpikformer", keep_ratio=0.5)).eval()
     pruned.load_state_dict(dense.state_dict())
@@ -293,4 +293,5 @@ def test_training_free_on_a_saved_model(tmp_path):
     with torch.no_grad():
         assert torch.equal(same(x), trained(x))  # keeping every token is the unpruned model
         assert not torch.equal(pruned(x), trained(x))
-    assert pruned.init_args["pruning"] == dict(type="TPSpikformer", keep_ratio=0.5, mode="code")
+    assert pruned.init_args["pruning"] == dict(type="TPSpikformer", keep_ratio=0.5, mode="code", placement=None,
+                                               mixer_weight="static", stem_layer=0)

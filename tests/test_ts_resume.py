@@ -113,7 +113,7 @@ def write_config(folder: Path, max_keep: int, kill_hook: str = "") -> Path:
     lines = [
         f"_base_ = [{str(BASE)!r}]",
         "model = dict(net=dict(window=16, in_channels=7, out_channels=5, horizon=4, embed_dim=16, num_heads=2,",
-        "                      mlp_hidden=32, time_steps=2, dstsp=dict(strategy='RP')))",
+        "                      mlp_hidden=32, time_steps=2, pruning=dict(type='DSTSP', strategy='RP')))",
         f"train_dataloader = dict(batch_size=8, dataset={data})",
         f"val_dataloader = dict(batch_size=64, dataset={data})",
         "test_dataloader = val_dataloader",

@@ -4,8 +4,8 @@
     python tools/ablate.py                                   # all three studies, default settings
     python tools/ablate.py --studies table6 --epochs 1 --train-subset 4000 --test-subset 2000   # a quick check
 
-Studies (each row is one training run of the main job's small SMixer, configs/cls/smixer{,-dstsp}_fmnist.py with
-the options given here; the logic is in ``tasks.classification.experiments.ablation``):
+Studies (each row is one training run of the main job's small SMixer, configs/cls/smixer{,-dstsp}-t2_*_fmnist.py with
+the options given here; the logic is in ``research.experiments.ablation``):
 
 - ``table6``: the (P_s, P_t) grid of Table 6: (0, 0), (0.4, 0), (0.6, 0), (0, 0.5), (0, 0.75), (0.2, 0.5),
   (0.3, 0.75), at T = 4 as in the paper (P_t = 0.75 keeps 1 of 4 steps).
@@ -27,21 +27,21 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import torch
 
-import torch  # noqa: E402
+from research.experiments.ablation import STUDIES, run_ablation
+from research.experiments.runs import check_data
+from research.experiments.settings import DefaultsFormatter, add_settings_arguments
+from tasks.common.cli import run_command
 
-from tasks.classification.experiments.ablation import STUDIES, run_ablation  # noqa: E402
-from tasks.classification.experiments.runs import check_data  # noqa: E402
-from tasks.classification.experiments.settings import DefaultsFormatter, add_settings_arguments  # noqa: E402
-from tasks.common.cli import run_command  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: its configs and the default output folder
+CONFIG_DIR = ROOT / "configs" / "cls"
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=DefaultsFormatter)
     parser.add_argument("--studies", nargs="+", choices=STUDIES, default=list(STUDIES))
-    add_settings_arguments(parser, time_steps=4, epochs=2, time_budget_min=0.0)
+    add_settings_arguments(parser, CONFIG_DIR, time_steps=4, epochs=2, time_budget_min=0.0)
     parser.add_argument("--out-dir", type=Path, default=ROOT / "work_dirs/ablation")
     return parser.parse_args(argv)
 
@@ -53,7 +53,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, Any]]:
         torch.set_num_threads(args.threads)
     settings = {k: v for k, v in vars(args).items() if k not in ("studies", "out_dir")}
     command = "python tools/ablate.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    return run_ablation(args.studies, settings, args.out_dir, command.strip())
+    return run_ablation(args.studies, settings, args.out_dir, command.strip(), config_dir=CONFIG_DIR)
 
 
 if __name__ == "__main__":

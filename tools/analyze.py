@@ -12,7 +12,7 @@
 Models: ``--checkpoint`` takes folders written by ``tools/export.py`` (``config.json`` + ``model.safetensors``);
 ``--model`` registered variants with random weights (seeded by ``--seed``). Inputs: the first ``--num-images``
 Fashion-MNIST images of ``--split``, or (``siv``, ``tokens``) ``--events`` recordings binned into the model's
-event frames. The logic is in ``tasks.classification.analysis``; docs/analysis.md shows every analysis.
+event frames. The logic is in ``research.analysis``; docs/analysis.md shows every analysis.
 """
 from __future__ import annotations
 
@@ -21,19 +21,18 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import torch
+from torch import Tensor, nn
 
-import torch  # noqa: E402
-from torch import Tensor, nn  # noqa: E402
+from research.analysis import highlow, jitter, retention, siv, sparsity, tokens
+from research.analysis.inputs import fashion_mnist, normalise, recording_frames
+from research.analysis.models import STRATEGIES, load_model, require_token_stream
+from research.analysis.report import describe_model, write_report
+from tasks.common.cli import run_command
 
-from tasks.classification.analysis import highlow, jitter, retention, siv, sparsity, tokens  # noqa: E402
-from tasks.classification.analysis.inputs import fashion_mnist, normalise, recording_frames  # noqa: E402
-from tasks.classification.analysis.models import STRATEGIES, load_model  # noqa: E402
-from tasks.classification.analysis.report import describe_model, write_report  # noqa: E402
-from tasks.common.cli import run_command  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: the default output folder is its work_dirs/analysis
 ANALYSES = ("siv", "high-low", "retention", "tokens", "sparsity", "jitter")
+TOKEN_ANALYSES = ("high-low", "retention", "tokens", "sparsity")  # read the token stream after the stem
 DEFAULT_IMAGES = {"siv": 1000, "high-low": 10000, "retention": 500, "tokens": 4, "sparsity": 10000, "jitter": 2000}
 MULTI_MODEL = ("sparsity", "jitter")
 WITH_EVENTS = ("siv", "tokens")
@@ -141,8 +140,11 @@ def run(args: argparse.Namespace, models: Dict[str, Tuple[nn.Module, Dict[str, A
         ) -> Tuple[Dict[str, Any], Callable[[Path], None], Dict[str, Any]]:
     """Run the analysis on ``models``: ``(result, draw(figure path), inputs description)``."""
     first = next(iter(models.values()))[0]
-    inputs, labels, shown, described = _inputs(args, first)
     name = args.analysis
+    if name in TOKEN_ANALYSES:
+        for model, _ in models.values():
+            require_token_stream(model, name)
+    inputs, labels, shown, described = _inputs(args, first)
     if name == "siv":
         label, model = _one(models, name)
         result = siv.siv_analysis(model, inputs)

@@ -7,7 +7,7 @@
 ``train``: each setting (``none``; ``P_s,P_t[,key=value...]`` for DSTSP; ``<Pruner>[:key=value,...]`` for any
 registered pruner, with ``placement`` / ``mixer_weight`` / ``stem_layer`` going to the model) is measured in a fresh
 process: training and inference throughput, bytes saved for backward, peak memory, the pruner's share of the
-training step, the kept token-steps and the op-count ideal speed-up (``tasks/classification/benchmark.py``).
+training step, the kept token-steps and the op-count ideal speed-up (``research/benchmark.py``).
 Writes ``results.json``, ``results.md`` and ``results.png`` to ``--out``.
 """
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Sequence
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tasks.classification import benchmark  # noqa: E402
-from tasks.common import neuron_benchmark  # noqa: E402
-from tasks.common.cli import run_command  # noqa: E402
+from research import benchmark, neuron_benchmark
+from tasks.common.cli import run_command
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"  # the checkout's sample images
 
 
 def device_name(device: str, threads: int = 0) -> str:
@@ -41,7 +41,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         overrides["time_steps"] = args.time_steps
     base = dict(model=args.model, batch=args.batch, steps=args.steps, warmup=args.warmup, device=args.device,
                 seed=args.seed, threads=args.threads, clock=args.clock, overrides=overrides)
-    results = benchmark.run_settings(settings, base)
+    results = benchmark.run_settings(settings, dict(base, samples=str(args.samples)))
     meta = dict(base, device_name=device_name(args.device, args.threads), command=" ".join(sys.argv))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     train.add_argument("--override", nargs="*", default=[], help="model constructor overrides, key=value")
     train.add_argument("--time-steps", type=int, default=0, help="override the variant's T (0: keep)")
     train.add_argument("--batch", type=int, default=32)
+    train.add_argument("--samples", type=Path, default=SAMPLES,
+                       help="folder of the sample images (fashion-mnist/, cifar10/, imagenet/) the batch is made of")
     train.add_argument("--steps", type=int, default=10)
     train.add_argument("--warmup", type=int, default=3)
     train.add_argument("--threads", type=int, default=0)

@@ -12,15 +12,12 @@ checks are ``zoo/official.py``; a failure is one ``error:`` line naming the key.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tasks.common.cli import run_command  # noqa: E402
-from zoo.official import LAYOUTS, Conversion, convert_checkpoint  # noqa: E402
+from tasks.common.cli import run_command
+from zoo.official import LAYOUTS, Conversion, convert_checkpoint
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -22,14 +21,12 @@ import cv2
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
 
-from mmengine.config import Config  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
-from mmengine.runner import load_checkpoint  # noqa: E402
-
-from zoo.ops import op_report  # noqa: E402
-from tasks.common.cli import run_command  # noqa: E402
+from zoo.ops import op_report
+from tasks.common.cli import run_command
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 

@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tasks.common.cli import run_command  # noqa: E402
+from tasks.common.cli import run_command
 
 
 def load_set(spec: str) -> Tuple[Path, dict]:

@@ -10,17 +10,17 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tasks.common.cli import run_command
+from tasks.timeseries.config_grid import stale_files
 
-from tasks.common.cli import run_command  # noqa: E402
-from tasks.timeseries.config_grid import stale_files  # noqa: E402
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs" / "ts"  # the checkout's
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that the files are up to date")
     args = parser.parse_args(argv)
-    stale = stale_files(write=not args.check)
+    stale = stale_files(CONFIG_DIR, write=not args.check)
     if args.check and stale:
         print("out of date (run python tools/ts_configs.py):", *map(str, stale), sep="\n  ")
         return 1

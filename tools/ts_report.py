@@ -16,16 +16,13 @@ not at all. A mistake ends with one ``error:`` line and exit status 1 (``--debug
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mmengine.config import DictAction
 
-from mmengine.config import DictAction  # noqa: E402
-
-from tasks.common import run_command  # noqa: E402
-from tasks.timeseries.report import forecast_report, markdown  # noqa: E402
+from tasks.common import run_command
+from tasks.timeseries.report import forecast_report, markdown
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Dict[str, float]]:

@@ -96,6 +96,7 @@ def _record(model: nn.Module, heads: Optional[int], weight_mode: str) -> None:
     if args is None:
         return
     args["mixer"] = "stm"
-    args["mixer_weight"] = weight_mode
+    if args.get("pruning") is not None:
+        args["pruning"] = dict(args["pruning"], mixer_weight=weight_mode)
     if heads is not None:
         args["mixer_heads" if "mixer_heads" in args else "num_heads"] = heads

@@ -15,22 +15,26 @@ kept; the :class:`Placement` says *where*:
   are put back unchanged, so the stream keeps its full size between segments (the detector's stages;
   ``dict(every=1, pass_through=True)`` is TP-Spikformer's per-block pruning).
 
-The ``dstsp=dict(...)`` shorthand of the models is split here (:meth:`PruningOptions.resolve`) into the pruner's
-options, the placement, the mixer's W_M' mode and the stem's pruning layer.
+A model's pruning is one :class:`PruningOptions` (in configs and ``config.json`` its flat dict ``pruning=dict(type=
+'DSTSP', spatial_ratio=0.3, placement='in_stem', mixer_weight='static', stem_layer=0)``), passed from the config
+through the model constructor to :func:`build_encoder`. ``zoo.create`` also takes the ``dstsp=dict(...)``
+shorthand and ``placement=`` / ``mixer_weight=`` / ``stem_layer=`` keywords: :meth:`PruningOptions.at_edge`
+converts them, there and nowhere else.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, Callable, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
 
 from .layers import NeuronCfg, StepPruner, take_steps
-from .mixer import EncoderBlock
+from .mixer import WEIGHT_MODES, EncoderBlock
 from .pruning import DSTSPConfig, DSTSPShorthand, Pruned, Pruner, build
 
-__all__ = ["Placement", "PruningOptions", "PrunedEncoder", "build_encoder", "smixer_encoder"]
+__all__ = ["Placement", "PruningOptions", "PruningSpec", "PrunedEncoder", "build_encoder", "smixer_encoder",
+           "check_stem_point", "upgrade_saved_args", "PRUNING_KEYWORDS"]
 
 PlacementSpec = Union["Placement", str, Mapping[str, Any], None]
 
@@ -87,43 +91,126 @@ class Placement:
 _NAMED = {"after_stem": Placement(), "in_stem": Placement(in_stem=True)}
 
 
+PruningSpec = Union["PruningOptions", Mapping[str, Any], None]
+_MODEL_KEYS = ("placement", "mixer_weight", "stem_layer")  # the keys of a pruning dict that are not the pruner's
+PRUNING_KEYWORDS = ("pruning", "dstsp") + _MODEL_KEYS  # the keywords zoo.create accepts (PruningOptions.at_edge)
+_UNSET = object()
+
+
 @dataclass(frozen=True)
 class PruningOptions:
-    """A model's pruning options, each for the part that owns it.
+    """A model's pruning, each option for the part that owns it: the one object that travels from a config to the
+    encoder (every model constructor takes it as ``pruning``).
+
+    Its one spelling, in configs and in saved ``config.json`` files, is a flat dict: the pruner's config plus the
+    model's three keys, ``pruning=dict(type='DSTSP', spatial_ratio=0.3, temporal_ratio=0.5, placement='in_stem',
+    mixer_weight='static', stem_layer=0)`` (:meth:`build`, :meth:`to_config`); ``None``: no pruning.
 
     Attributes:
-        pruning: the pruner's config ``dict(type=<registered pruner>, ...)`` or ``None``.
+        pruner: the pruner's config ``dict(type=<registered pruner>, ...)`` or ``None``.
         placement: the encoder's :class:`Placement`; ``None``: the pruner's own
             (:meth:`zoo.pruning.Pruner.default_placement`).
         mixer_weight: the token mixer's W_M' mode (``static``, ``random``, ``crop``; :class:`zoo.mixer.TokenMixing`).
         stem_layer: the stem layer after which ``in_stem`` placement prunes time steps.
     """
 
-    pruning: Optional[Mapping[str, Any]] = None
+    pruner: Optional[Mapping[str, Any]] = None
     placement: Optional[Placement] = None
     mixer_weight: str = "static"
     stem_layer: int = 0
 
+    def __post_init__(self) -> None:
+        if self.pruner is not None:
+            if not isinstance(self.pruner, Mapping) or not isinstance(self.pruner.get("type"), str):
+                raise TypeError(f"a pruner config is dict(type=<pruner>, ...) (zoo.list_pruners()), "
+                                f"got {self.pruner!r}")
+            object.__setattr__(self, "pruner", dict(self.pruner))
+        if self.placement is not None and not isinstance(self.placement, Placement):
+            object.__setattr__(self, "placement", Placement.build(self.placement))
+        if self.mixer_weight not in WEIGHT_MODES:
+            raise ValueError(f"mixer_weight (the W_M' mode) must be one of {WEIGHT_MODES}, got {self.mixer_weight!r}")
+        if isinstance(self.stem_layer, bool) or not isinstance(self.stem_layer, int) or self.stem_layer < 0:
+            raise ValueError(f"stem_layer must be an integer >= 0, got {self.stem_layer!r}")
+
     @classmethod
-    def resolve(cls, dstsp: Union[DSTSPConfig, Mapping[str, Any], None] = None,
-                pruning: Optional[Mapping[str, Any]] = None, placement: PlacementSpec = None,
-                mixer_weight: Optional[str] = None, stem_layer: Optional[int] = None) -> "PruningOptions":
-        """The model arguments -> options. ``dstsp`` is the shorthand (:class:`zoo.pruning.DSTSPShorthand`); an
-        explicit ``pruning`` / ``placement`` / ``mixer_weight`` / ``stem_layer`` (not ``None``) replaces its part,
-        so ``zoo.create("smixer-cifar10-dstsp", pruning=dict(type=...))`` swaps the pruner of a DSTSP variant."""
-        short = DSTSPShorthand.split(dstsp)
-        implied = (dict(pruning=short.pruning, placement=short.placement, mixer_weight=short.mixer_weight,
-                        stem_layer=short.stem_layer) if short else asdict(cls()))
-        given = dict(pruning=pruning, placement=placement, mixer_weight=mixer_weight, stem_layer=stem_layer)
-        args = {k: implied[k] if v is None else v for k, v in given.items()}
-        spec = args["placement"]
-        return cls(args["pruning"], None if spec is None else Placement.build(spec), args["mixer_weight"],
-                   args["stem_layer"])
+    def build(cls, spec: PruningSpec) -> "PruningOptions":
+        """``None`` (no pruning), a :class:`PruningOptions`, or the flat dict (class docstring) -> options."""
+        if spec is None or isinstance(spec, cls):
+            return spec or cls()
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"pruning must be a dict(type=<pruner>, ...) or None, got {type(spec).__name__}")
+        pruner = {k: v for k, v in spec.items() if k not in _MODEL_KEYS}
+        model = {k: spec[k] for k in _MODEL_KEYS if k in spec and spec[k] is not None}
+        if not pruner:
+            if model:
+                raise ValueError(f"pruning {dict(spec)} names no pruner: add type=<pruner> (zoo.list_pruners())")
+            return cls()
+        if "type" not in pruner:
+            raise ValueError(f"pruning {dict(spec)} names no pruner: add type=<pruner> (zoo.list_pruners())")
+        return cls(pruner, **model)
+
+    @classmethod
+    def from_dstsp(cls, dstsp: Union[DSTSPConfig, Mapping[str, Any], None]) -> "PruningOptions":
+        """The ``dstsp=dict(...)`` shorthand (:class:`zoo.pruning.DSTSPShorthand`) -> options."""
+        short = DSTSPShorthand.split(dstsp)  # checks every option
+        if short is None:
+            return cls()
+        given = dstsp.to_dict() if isinstance(dstsp, DSTSPConfig) else dstsp
+        pruner = dict(type="DSTSP", **{k: v for k, v in given.items() if k in DSTSPConfig.__dataclass_fields__})
+        return cls(pruner, Placement.build(short.placement), short.mixer_weight, short.stem_layer)
+
+    @classmethod
+    def at_edge(cls, base: PruningSpec = None, **given: Any) -> "PruningOptions":
+        """What ``zoo.create(name, ...)`` and ``zoo.load`` accept -> options: the only place where the shorthands
+        are read. ``base`` is the variant's registered pruning; then, in this order, ``dstsp=`` (the DSTSP
+        shorthand) and ``pruning=`` (the flat dict) each replace the whole of it (``None``: no pruning), and
+        ``placement=``, ``mixer_weight=``, ``stem_layer=`` replace their one part."""
+        unknown = sorted(set(given) - set(PRUNING_KEYWORDS))
+        if unknown:
+            raise TypeError(f"unknown pruning keywords {unknown}; known: {list(PRUNING_KEYWORDS)}")
+        options = cls.build(base)
+        if "dstsp" in given:
+            options = cls.from_dstsp(given["dstsp"])
+        if "pruning" in given:
+            options = cls.build(given["pruning"])
+        parts = {k: given[k] for k in _MODEL_KEYS if given.get(k) is not None}
+        checked = replace(options, **parts)  # each part checked first
+        if parts and options.pruner is None:
+            raise ValueError(f"{sorted(parts)} given without a pruner: they place one; add "
+                             f"pruning=dict(type=<pruner>, ...) (zoo.list_pruners())")
+        return checked
+
+    @classmethod
+    def from_saved(cls, args: Mapping[str, Any]) -> "PruningOptions":
+        """The pruning keywords of a ``config.json`` written before the one spelling (``dstsp``, ``pruning``,
+        ``placement``, ``mixer_weight``, ``stem_layer``, ``None`` meaning not given; an explicit part replaced the
+        matching part of ``dstsp``) -> options."""
+        options = cls.from_dstsp(args.get("dstsp"))
+        if args.get("pruning") is not None:
+            options = replace(options, pruner=cls.build(args["pruning"]).pruner)
+        parts = {k: args[k] for k in _MODEL_KEYS if args.get(k) is not None}
+        return replace(options, **parts) if parts else options
+
+    def to_config(self) -> Optional[Dict[str, Any]]:
+        """The flat dict (``None`` without a pruner): what configs and ``config.json`` hold."""
+        if self.pruner is None:
+            return None
+        named = next((k for k, v in _NAMED.items() if v == self.placement), None)
+        placement = named or (None if self.placement is None else asdict(self.placement))
+        return dict(self.pruner, placement=placement, mixer_weight=self.mixer_weight, stem_layer=self.stem_layer)
 
     @property
     def in_stem(self) -> bool:
         """Whether the given placement prunes time steps inside the stem (a pruner's default never does)."""
         return self.placement is not None and self.placement.in_stem
+
+
+def upgrade_saved_args(args: Mapping[str, Any]) -> Dict[str, Any]:
+    """A saved model's arguments with the pruning keywords of before the one spelling folded into ``pruning``."""
+    if not any(k in args for k in ("dstsp",) + _MODEL_KEYS):
+        return dict(args)
+    rest = {k: v for k, v in args.items() if k not in PRUNING_KEYWORDS}
+    return dict(rest, pruning=PruningOptions.from_saved(args).to_config())
 
 
 def _compose_steps(outer: Optional[Tensor], inner: Optional[Tensor]) -> Optional[Tensor]:
@@ -264,19 +351,24 @@ class PrunedEncoder(nn.Module):
 
 
 def build_encoder(make_block: Callable[[Optional[int]], nn.Module], depth: int, num_tokens: int, dim: int,
-                  options: PruningOptions, neuron: NeuronCfg = "LIF", time_steps: Optional[int] = None,
-                  pass_through: bool = False, static_mixer: bool = True) -> PrunedEncoder:
-    """A :class:`PrunedEncoder` of ``depth`` blocks (``make_block(kept_tokens)``) pruned as ``options`` say: the one
-    builder every model family uses.
+                  pruning: PruningSpec, neuron: NeuronCfg = "LIF", time_steps: Optional[int] = None,
+                  pass_through: bool = False, static_mixer: bool = True, stem_layers: int = 0,
+                  owner: str = "this model") -> PrunedEncoder:
+    """A :class:`PrunedEncoder` of ``depth`` blocks (``make_block(kept_tokens)``) pruned as ``pruning`` says (a
+    :class:`PruningOptions` or its flat dict): the one builder every model family uses.
 
-    The pruner is built from ``options.pruning`` with the model's ``neuron``, ``embed_dim`` (``dim``) and
-    ``time_steps`` as context (:func:`zoo.pruning.build` passes those its constructor names). Without a placement
-    in ``options`` the pruner's :meth:`~zoo.pruning.Pruner.default_placement` is used; ``pass_through=True`` makes
-    the placement pass pruned tokens through (a model that needs a full-size stream after the encoder).
-    ``static_mixer``: the blocks hold token mixers with ``options.mixer_weight``, and a static ``N' x N'`` W_M'
-    needs a pruner that prunes in training and evaluation alike.
+    The pruner is built from ``pruning``'s pruner config with the model's ``neuron``, ``embed_dim`` (``dim``) and
+    ``time_steps`` as context (:func:`zoo.pruning.build` passes those its constructor names): the one place where a
+    pruner's options (its ratios) are checked. Without a placement the pruner's
+    :meth:`~zoo.pruning.Pruner.default_placement` is used; ``pass_through=True`` makes the placement pass pruned
+    tokens through (a model that needs a full-size stream after the encoder). ``static_mixer``: the blocks hold token
+    mixers with the options' ``mixer_weight``, and a static ``N' x N'`` W_M' needs a pruner that prunes in training
+    and evaluation alike. ``stem_layers``: how many stem layers of the model ``owner`` can prune time steps after
+    (``in_stem`` placement; 0: the model has no in-stem pruning point).
     """
-    pruner = build(options.pruning, neuron=neuron, embed_dim=dim, time_steps=time_steps)
+    options = PruningOptions.build(pruning)
+    check_stem_point(options, stem_layers, owner)
+    pruner = build(options.pruner, neuron=neuron, embed_dim=dim, time_steps=time_steps)
     placement = options.placement
     if placement is None:
         placement = Placement.build(pruner.default_placement(depth) if pruner is not None else None)
@@ -290,15 +382,28 @@ def build_encoder(make_block: Callable[[Optional[int]], nn.Module], depth: int, 
     return PrunedEncoder(make_block, depth, num_tokens, pruner, placement, time_steps)
 
 
+def check_stem_point(options: PruningOptions, stem_layers: int, owner: str) -> None:
+    """Refuse an ``in_stem`` placement or a ``stem_layer`` that the model ``owner`` (``stem_layers`` layers that can
+    prune time steps after them) does not have."""
+    if options.in_stem and not stem_layers:
+        raise ValueError(f"{owner} has no in-stem pruning point: placement 'in_stem' (DSTSP "
+                         f"temporal_placement='IS') is not available; use 'after_stem'")
+    if options.stem_layer >= max(stem_layers, 1):
+        raise ValueError(f"{owner}: stem_layer {options.stem_layer} is not a stem layer it can prune after "
+                         f"(0..{max(stem_layers, 1) - 1})")
+
+
 def smixer_encoder(dim: int, num_tokens: int, depth: int, num_heads: int, mlp_ratio: float = 4.0,
-                   mixer: str = "stm", neuron: NeuronCfg = "LIF", options: PruningOptions = PruningOptions(),
-                   time_steps: Optional[int] = None, pass_through: bool = False) -> PrunedEncoder:
+                   mixer: str = "stm", neuron: NeuronCfg = "LIF", pruning: PruningSpec = None,
+                   time_steps: Optional[int] = None, pass_through: bool = False, stem_layers: int = 0,
+                   owner: str = "this model") -> PrunedEncoder:
     """A :class:`PrunedEncoder` (:func:`build_encoder`) of ``depth`` :class:`zoo.mixer.EncoderBlock` s (the SMixer /
-    Spikformer blocks), whose token mixers use ``options.mixer_weight``."""
+    Spikformer blocks), whose token mixers use the options' ``mixer_weight``."""
+    options = PruningOptions.build(pruning)
 
     def make_block(kept_tokens: Optional[int]) -> EncoderBlock:
         return EncoderBlock(dim, num_tokens, num_heads, mlp_ratio, mixer, neuron, options.mixer_weight,
                             kept_tokens)
 
     return build_encoder(make_block, depth, num_tokens, dim, options, neuron, time_steps, pass_through,
-                         static_mixer=mixer == "stm")
+                         static_mixer=mixer == "stm", stem_layers=stem_layers, owner=owner)

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from torch import nn
 
+from .encoder import upgrade_saved_args
 from .fileio import write_atomic
 from .registry import PretrainedCfg, create, get_pretrained_cfg, is_model, shipped_weights
 
@@ -109,7 +110,7 @@ def load_folder(folder: Union[str, Path], map_location: str = "cpu", **overrides
     if not is_model(config["architecture"]):
         raise ValueError(f"{folder / CONFIG_NAME} names unknown architecture {config['architecture']!r}")
     try:
-        model = create(config["architecture"], **{**config["model_args"], **overrides})
+        model = create(config["architecture"], **{**upgrade_saved_args(config["model_args"]), **overrides})
     except (TypeError, ValueError) as err:
         raise ValueError(f"{folder / CONFIG_NAME}: cannot build {config['architecture']}: {err}") from None
     load_weights(model, folder / WEIGHTS_NAME, f"{config['architecture']} {config['model_args']}", map_location)
@@ -191,10 +192,12 @@ def load(name_or_path: Union[str, Path], pretrained: bool = True, revision: Opti
             return load_folder(shipped, **overrides)
         repo_id = get_pretrained_cfg(name).hf_hub_id
         if repo_id is None:
+            from .official import weights_hint  # official imports this module
+
             raise FileNotFoundError(f"{name} has no pretrained weights, neither shipped with smixer-zoo nor on the "
-                                    f"Hub (zoo.list_models(pretrained=True) lists those with weights): pass "
-                                    f"pretrained=False for random weights, or load a checkpoint folder or a Hub repo "
-                                    f"id 'org/name'")
+                                    f"Hub (zoo.list_models(pretrained=True) lists those with weights): "
+                                    f"{weights_hint(name)}; or load a checkpoint folder or a Hub repo id 'org/name'"
+                                    f", or pass pretrained=False for random weights")
         return load_folder(hub_folder(repo_id, revision), **overrides)
     if name.count("/") == 1 and not path.exists():
         return load_folder(hub_folder(name, revision), **overrides)

@@ -14,12 +14,18 @@ from torch import Tensor, nn
 
 from .neurons import ILIF, LIF, collapse_spike_slots, spike_slots
 
-__all__ = ["NeuronCfg", "neuron_cfg", "build_neuron", "NEURONS", "take_steps", "take_tokens", "per_step", "SlotLinear",
-           "SlotConv2d", "LinearBN", "ConvBN", "SpikingPatchSplitting", "StepPruner"]
+__all__ = ["NeuronCfg", "neuron_cfg", "build_neuron", "NEURONS", "spiking_neuron_types", "take_steps", "take_tokens",
+           "per_step", "SlotLinear", "SlotConv2d", "LinearBN", "ConvBN", "SpikingPatchSplitting", "StepPruner"]
 
 NEURONS: Dict[str, Callable[..., nn.Module]] = {"LIF": LIF, "ILIF": ILIF}
 NeuronCfg = Union[str, Mapping[str, Any]]  # dict(type='LIF' | 'ILIF', **options), or the bare type name
 StepPruner = Callable[[Tensor], Tuple[Tensor, Optional[Tensor]]]  # [T, B, *] -> kept [T', B, *], index [T', B]
+
+
+def spiking_neuron_types() -> Tuple[type, ...]:
+    """The classes of the registered neurons (:data:`NEURONS`, what ``neuron=dict(type=...)`` builds): the modules
+    that count as a model's spiking neurons (op counts, analyses), whichever neurons the registry holds."""
+    return tuple(dict.fromkeys(kind for kind in NEURONS.values() if isinstance(kind, type)))
 
 
 def neuron_cfg(neuron: NeuronCfg) -> Dict[str, Any]:
@@ -159,6 +165,9 @@ def _stem_strides(downsample: int) -> Tuple[int, ...]:
     raise ValueError(f"patch splitting supports 4x or 16x downsampling, got {downsample}")
 
 
+STEM_LAYERS = 4  # the spiking conv layers of SpikingPatchSplitting's main path that in-stem pruning can follow
+
+
 class SpikingPatchSplitting(nn.Module):
     """STMixer's spiking patch splitting ("SPS v2").
 
@@ -180,8 +189,8 @@ class SpikingPatchSplitting(nn.Module):
         super().__init__()
         if embed_dim % 8:
             raise ValueError(f"embed_dim must be a multiple of 8 for patch splitting, got {embed_dim}")
-        if isinstance(prune_layer, bool) or prune_layer not in range(4):
-            raise ValueError(f"prune_layer (a model's stem_layer) must be in 0..3, got {prune_layer!r}")
+        if isinstance(prune_layer, bool) or prune_layer not in range(STEM_LAYERS):
+            raise ValueError(f"prune_layer (a model's stem_layer) must be in 0..{STEM_LAYERS - 1}, got {prune_layer!r}")
         self.downsample, self.prune_layer = downsample, prune_layer
         widths = [embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim, embed_dim * 7 // 8]
         strides = _stem_strides(downsample)

@@ -218,7 +218,7 @@ class ILIF(nn.Module):
     applied slot by slot and summed back (:func:`collapse_spike_slots`) gives the same result. The zoo's layers
     that consume spikes (``zoo.layers.SlotLinear``, ``SlotConv2d``, ``zoo.mixer.TokenMixing``,
     ``AttentionProduct``) do that when built with this neuron's :attr:`slots`, so a whole model built with
-    ``neuron_kwargs=dict(spike_driven=True)`` gives the integer form's outputs and gradients.
+    ``neuron=dict(type='ILIF', spike_driven=True)`` gives the integer form's outputs and gradients.
 
     Shapes: input ``[T, *]`` -> ``[T, *]`` integers, or ``[T*D, *]`` binary spikes when ``spike_driven=True``.
     """

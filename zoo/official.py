@@ -32,9 +32,9 @@ from .models._families import SJ_LIF
 from .models.qkformer import QKFormer
 from .models.sdtv3 import MULTISPIKE, SDTV3
 from .models.smixer import SMixer
-from .registry import create
+from .registry import create, is_model, model_args as create_args
 
-__all__ = ["Layout", "LAYOUTS", "SAFE_GLOBALS", "Conversion", "load_official", "convert_state_dict",
+__all__ = ["Layout", "LAYOUTS", "SAFE_GLOBALS", "Conversion", "load_official", "convert_state_dict", "weights_hint",
            "convert_checkpoint"]
 
 Transform = Callable[[Tensor], Tensor]
@@ -343,3 +343,30 @@ def convert_checkpoint(src: Union[str, Path], out_dir: Union[str, Path], family:
                                   f"({layout.source}) by tools/convert.py")
     save_pretrained(model, out_dir)
     return conversion
+
+
+def weights_hint(variant: str) -> str:
+    """How a user gets weights for ``variant`` that has none: the ``tools/convert.py`` command when an official
+    layout fits it (or fits its unpruned ``-dstsp``-less variant, which DSTSP then prunes with a cropped W_M'), else
+    where training starts. One sentence, for the error of ``zoo.load``."""
+    base = variant[: -len("-dstsp")] if variant.endswith("-dstsp") else variant
+    for name in dict.fromkeys((variant, base)):
+        if not is_model(name):
+            continue
+        with torch.device("meta"):
+            model = create(name)
+        if model.pruners:  # official checkpoints are of unpruned models
+            continue
+        for layout in LAYOUTS.values():
+            try:
+                _check_target(layout, model)
+            except ValueError:
+                continue
+            command = (f"`python tools/convert.py CHECKPOINT out/{name} --from {layout.name} --variant {name}` "
+                       f"(the official {layout.source} checkpoint, docs/convert.md)")
+            if name == variant:
+                return f"convert the official checkpoint: {command}, then zoo.load('out/{name}')"
+            pruning = create_args(variant)["pruning"]
+            return (f"no official {variant} checkpoint is public; convert the unpruned model, {command}, and prune "
+                    f"it: zoo.load('out/{name}', pruning={pruning!r}, mixer_weight='crop')")
+    return "train it (tools/train.py with its config in configs/cls)"

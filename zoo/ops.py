@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from .mixer import AttentionProduct, TokenMixing
-from .neurons import ILIF, LIF
+from .layers import spiking_neuron_types
 
 __all__ = ["appendix_a", "LayerOps", "OpReport", "op_report", "saved_tensor_bytes", "E_MAC_PJ", "E_AC_PJ",
            "FIRST_LAYER_RULES"]
@@ -162,13 +162,14 @@ def op_report(model: nn.Module, inputs: Tensor, forward: Optional[Callable[[Tens
     """Run one forward pass of ``model`` on ``inputs`` (first dim = batch) and count every layer's ops.
 
     ``first_layer``: ``mac`` (Eq. 12) charges the first (encoding) layer as MAC whatever its input: every layer call
-    before the model's first spiking neuron (zoo ``LIF``/``ILIF``) fires, or only the first call in a model without
-    one; ``by_input`` charges it like any other layer (AC when its input is spikes or integer event counts).
+    before the model's first spiking neuron (a neuron of the registry, ``zoo.layers.spiking_neuron_types()``) fires,
+    or only the first call in a model without one; ``by_input`` charges it like any other layer (AC when its input is
+    spikes or integer event counts).
     """
     if first_layer not in FIRST_LAYER_RULES:
         raise ValueError(f"first_layer must be one of {FIRST_LAYER_RULES}, got {first_layer!r}")
     report = OpReport(batch_size=int(inputs.shape[0]))
-    neurons = [m for m in model.modules() if isinstance(m, (LIF, ILIF))]
+    neurons = [m for m in model.modules() if isinstance(m, spiking_neuron_types())]
     state = {"neuron_fired": False}
 
     def neuron_hook(*_: object) -> None:

@@ -10,6 +10,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from torch import nn
 
+from .encoder import PRUNING_KEYWORDS, PruningOptions
+
 __all__ = ["PretrainedCfg", "register_model", "create", "list_models", "get_pretrained_cfg", "is_model",
            "shipped_weights", "has_pretrained", "plain_values", "SHIPPED_WEIGHTS"]
 
@@ -115,8 +117,14 @@ def _check_options(name: str, fn: Callable[..., nn.Module], options: Dict[str, A
 
 
 def create(name: str, **overrides: Any) -> nn.Module:
-    """Build a registered variant with random weights; ``overrides`` replace constructor arguments."""
+    """Build a registered variant with random weights; ``overrides`` replace constructor arguments.
+
+    Pruning is one argument, ``pruning`` (:class:`zoo.encoder.PruningOptions`' flat dict); here, and only here, the
+    ``dstsp=dict(...)`` shorthand and the ``placement=`` / ``mixer_weight=`` / ``stem_layer=`` keywords are also
+    accepted and folded into it (:meth:`zoo.encoder.PruningOptions.at_edge`)."""
     entry = _entry(name)
+    if "pruning" in inspect.signature(entry.fn).parameters:
+        overrides = _fold_pruning(name, overrides)
     _check_options(name, entry.fn, overrides)
     args = model_args(name, **overrides)
     model = entry.fn(**args)
@@ -124,6 +132,15 @@ def create(name: str, **overrides: Any) -> nn.Module:
     model.pretrained_cfg = get_pretrained_cfg(name)
     model.init_args = constructor_args(entry.fn, args)
     return model
+
+
+def _fold_pruning(name: str, overrides: Dict[str, Any]) -> Dict[str, Any]:
+    """``overrides`` with the pruning keywords folded into one ``pruning`` (the variant's own as the base), in its
+    one spelling (:meth:`zoo.encoder.PruningOptions.to_config`)."""
+    given = {k: overrides[k] for k in PRUNING_KEYWORDS if k in overrides}
+    rest = {k: v for k, v in overrides.items() if k not in given}
+    options = PruningOptions.at_edge(_entry(name).model_args.get("pruning"), **given)
+    return dict(rest, pruning=options.to_config())
 
 
 def constructor_args(fn: Callable[..., nn.Module], args: Dict[str, Any]) -> Dict[str, Any]:

@@ -1,7 +1,7 @@
 # QKFormer HST-10-384 on ImageNet-1k, T = 1 (paper Table 2; the code's logs train at T = 4). The code's recipe
 # (imagenet/train.py): AdamW, lr = blr 6e-4 x 512 / 256 (batch 8 x 32, 2 accumulation steps), wd 0.05, 5 warm-up
 # epochs, cosine to 1e-6 at epoch 200 (stepped per iteration).
-_base_ = ['../_base_/models/qkformer_in1k.py', '../_base_/datasets/imagenet.py', '../_base_/default_runtime.py']
+_base_ = ['./_base_/models/qkformer_in1k.py', './_base_/datasets/imagenet.py', './_base_/default_runtime.py']
 model = dict(backbone='qkformer-10-384')
 train_dataloader = dict(batch_size=32)
 val_dataloader = dict(batch_size=32)

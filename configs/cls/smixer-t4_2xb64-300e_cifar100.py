@@ -1,4 +1,4 @@
 # SMixer (4 blocks x 384, I-LIF) on CIFAR-100, T = 4 (paper Table 3).
-_base_ = ['../_base_/models/smixer_cifar.py', '../_base_/datasets/cifar100.py',
-          '../_base_/schedules/adamw_cifar_300e.py', '../_base_/default_runtime.py']
+_base_ = ['./_base_/models/smixer_cifar.py', './_base_/datasets/cifar100.py',
+          './_base_/schedules/adamw_cifar_300e.py', './_base_/default_runtime.py']
 model = dict(backbone='smixer-cifar100', backbone_args=dict(time_steps=4))

@@ -1,7 +1,7 @@
 # Spikformer V2-8-384 on ImageNet-1k, T = 1 (paper Table 2). Spikformer V1's recipe (no V2 code): AdamW lr 5e-4,
 # wd 0.05, batch 8 x 24, 20 warm-up epochs from 1e-6, cosine to 1e-5 at 300, 10 cool-down epochs.
-_base_ = ['../_base_/models/spikformerv2_in1k.py', '../_base_/datasets/imagenet.py',
-          '../_base_/schedules/adamw_in1k_300e.py', '../_base_/default_runtime.py']
+_base_ = ['./_base_/models/spikformerv2_in1k.py', './_base_/datasets/imagenet.py',
+          './_base_/schedules/adamw_in1k_300e.py', './_base_/default_runtime.py']
 model = dict(backbone='spikformerv2-8-384', backbone_args=dict(time_steps=1))
 train_dataloader = dict(batch_size=24)
 val_dataloader = dict(batch_size=24)

@@ -177,13 +177,13 @@ def _hub_dataset(dataset: str) -> Tuple[str, str]:
 def _front_matter(name: str, model: torch.nn.Module, results: List[Measured]) -> str:
     """The card's YAML front matter (what the Hub indexes), with one ``model-index`` metric per recorded one."""
     hub_id, dataset = _hub_dataset(model.pretrained_cfg.dataset)
-    pruned = bool(model.init_args.get("dstsp") or model.init_args.get("pruning"))
+    pruner = (model.init_args.get("pruning") or {}).get("type")
     evals = [EvalResult(task_type="image-classification", dataset_type=hub_id, dataset_name=dataset,
                         dataset_split=result.split, metric_type="accuracy", metric_name=key, metric_value=value)
              for result in results for key, value in result.metrics.items()]
     data = ModelCardData(license=LICENSE, library_name=LIBRARY_NAME, pipeline_tag="image-classification",
                          tags=["spiking-neural-network", "snn", "smixer", "image-classification"]
-                         + (["dstsp"] if pruned else []),
+                         + ([pruner.lower()] if pruner else []),
                          datasets=[hub_id], metrics=["accuracy"], model_name=name, eval_results=evals or None)
     return f"---\n{data.to_yaml()}\n---\n"
 
@@ -222,7 +222,7 @@ def model_card(name: str, model: torch.nn.Module, cfg: Config, config_path: Path
     and usage."""
     info = model.pretrained_cfg
     params = sum(p.numel() for p in model.parameters())
-    pruning = model.init_args.get("dstsp") or model.init_args.get("pruning")
+    pruning = model.init_args.get("pruning")
     lines = [
         f"# {name}", "",
         f"SMixer (Spiking-token Mixer) classifier, zoo variant `{model.variant}`. "

@@ -122,7 +122,8 @@ class SpikingClassifier(BaseModel):
 
     Args:
         backbone: registered zoo variant, e.g. ``'smixer-cifar10-dstsp'``.
-        backbone_args: constructor overrides (``num_classes``, ``img_size``, ``time_steps``, ``dstsp``, ...).
+        backbone_args: constructor overrides (``num_classes``, ``img_size``, ``time_steps``, ``pruning``;
+            ``zoo.create`` also takes the ``dstsp`` shorthand).
         label_smoothing: smoothing of the one-hot targets.
         batch_augment: ``dict(mixup_alpha, cutmix_alpha, prob, switch_prob, off_epoch)`` for
             :class:`MixupCutmix`; ``off_epoch`` (optional) switches it off from that epoch on (timm's

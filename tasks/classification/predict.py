@@ -10,7 +10,7 @@ the model's test data were:
 - images (anything PIL decodes: PNG, JPEG, ...; any size and colour mode) are converted to the model's channels
   (grey ``L`` or ``RGB``; 16-bit images scaled to 8 bits; alpha dropped), their shorter side resized to the input
   size (bicubic) and centre-cropped to a square (mmcv's ``Resize`` + ``CenterCrop``, the ImageNet test pipeline of
-  ``configs/_base_/datasets/imagenet.py``; the identity for CIFAR's 32 x 32 and Fashion-MNIST's 28 x 28 images),
+  ``configs/cls/_base_/datasets/imagenet.py``; the identity for CIFAR's 32 x 32 and Fashion-MNIST's 28 x 28 images),
   then normalised as the configs' ``ClsDataPreprocessor`` does, ``(x - 255 mean) / (255 std)``;
 - recordings (:mod:`tasks.classification.event_files`) are cut to the centred square of the sensor (the training
   sensors, 128 x 128, were square), binned into T frames of equal event count and scaled to the input size by
@@ -30,11 +30,10 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 from mmcv.transforms import CenterCrop, Compose, Resize
-from PIL import Image, UnidentifiedImageError
 from torch import Tensor, nn
 
 import zoo
-from tasks.common.cli import first_line
+from tasks.common.images import IMAGE_SUFFIXES, decode_image
 from zoo.registry import PretrainedCfg, is_model
 
 from .datasets import CIFAR10DVS, DVS128Gesture, FashionMNIST, bin_events
@@ -45,13 +44,11 @@ __all__ = ["ClsPredictor", "ImagePredictor", "EventPredictor", "ClsPrediction", 
            "format_table",
            "IMAGE_SUFFIXES"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 BINNING = "event_count"  # how the DVS dataset configs bin their recordings (EventFrameDataset's default)
 # Class names by pretrained_cfg.dataset (the registered variants' names and tools/export.py's).
 _CLASS_NAMES = {"cifar10": CIFAR10DVS.CLASSES, "cifar10dvs": CIFAR10DVS.CLASSES, "cifar10-dvs": CIFAR10DVS.CLASSES,
                 "fashion-mnist": FashionMNIST.CLASSES, "dvs128": DVS128Gesture.CLASSES,
                 "dvs128-gesture": DVS128Gesture.CLASSES}
-_16_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 
 
 @dataclass(frozen=True)
@@ -155,19 +152,9 @@ class ClsPredictor(ABC):
 
 # ---------------------------------------------------------------------------------------------------------- images
 def read_image(path: Path, channels: int) -> Tuple[np.ndarray, Dict[str, Any]]:
-    """Decode ``path`` -> ``[H, W, channels]`` uint8 (grey for 1 channel, RGB for 3) and its original size and mode."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            info = dict(image_size=list(image.size), image_mode=image.mode)
-            if image.mode in _16_BIT_MODES:  # PIL would clip 16-bit values to 255 instead of scaling them
-                image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8), "L")
-            array = np.asarray(image.convert("L" if channels == 1 else "RGB"))
-    except UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image PIL can decode (corrupt, or another kind of file)") from None
-    except (OSError, SyntaxError, ValueError) as err:  # truncated or damaged image data
-        raise ValueError(f"{path}: cannot decode the image ({first_line(err)}); the file is truncated or corrupt") \
-            from None
+    """Decode ``path`` -> ``[H, W, channels]`` uint8 (grey for 1 channel, RGB for 3) and its original size and mode
+    (:func:`tasks.common.images.decode_image`)."""
+    array, info = decode_image(path, "L" if channels == 1 else "RGB")
     return np.ascontiguousarray(array.reshape(*array.shape[:2], channels)), info
 
 

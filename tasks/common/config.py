@@ -13,7 +13,7 @@ __all__ = ["load_config", "make_work_dir"]
 def load_config(path: Union[str, Path], options: Optional[Dict[str, Any]] = None) -> Config:
     """Read an mmengine config and apply ``--cfg-options`` overrides.
 
-    An override may add a key inside an existing section (``model.backbone_args.dstsp=...``) but not a new
+    An override may add a key inside an existing section (``model.backbone_args.pruning=...``) but not a new
     top-level section: a misspelt ``train_cfgg.max_epochs=3`` would otherwise be ignored without a word.
     """
     path = Path(path)

@@ -9,14 +9,13 @@ of SMixer encoder blocks (``'smixer'``, :class:`SMixerStage`). The paper's hybri
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.encoder import PruningOptions, smixer_encoder
+from zoo.encoder import PruningSpec, smixer_encoder
 from zoo.layers import NeuronCfg
-from zoo.pruning import DSTSPConfig
 
 from .layers import AllConvBlock, ConvBlock, SpikeConv, SpikeSPPF, detector_neuron
 
@@ -33,28 +32,22 @@ class SMixerStage(nn.Module):
     ``[T, B, N, C]``, run through a pruned encoder of ``depth`` :class:`zoo.mixer.EncoderBlock` s and bilinearly
     interpolated back to ``H x W`` (appendix E.3).
 
-    Pruning as in :class:`zoo.models.SMixer` (``pruning``, ``placement``, ``mixer_weight`` or the ``dstsp``
-    shorthand, :mod:`zoo.encoder`), always with pass-through: pruned tokens and steps skip the blocks and their
-    residual stream passes through unchanged, so the neck still receives a full feature map. The stage has no stem,
-    so in-stem placement (DSTSP ``temporal_placement="IS"``) and ``stem_layer`` are refused.
+    Pruning as in :class:`zoo.models.SMixer` (``pruning``: :class:`zoo.encoder.PruningOptions` or its flat dict
+    ``dict(type=<pruner>, ..., placement=..., mixer_weight=...)``), always with pass-through: pruned tokens and steps
+    skip the blocks and their residual stream passes through unchanged, so the neck still receives a full feature
+    map. The stage has no stem, so in-stem placement (DSTSP ``temporal_placement="IS"``) is refused. A pruner's
+    auxiliary loss reaches the training loss through :class:`tasks.detection.SpikingDetector`.
     """
 
     def __init__(self, dim: int, grid: Tuple[int, int], depth: int, num_heads: int = 1, mlp_ratio: float = 4.0,
-                 dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None,
-                 neuron: Optional[NeuronCfg] = None, pruning: Optional[Mapping[str, Any]] = None,
-                 placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None) -> None:
+                 neuron: Optional[NeuronCfg] = None, pruning: PruningSpec = None, time_steps: int = 1) -> None:
         super().__init__()
         if len(grid) != 2 or min(grid) < 1:
             raise ValueError(f"token grid must be (height, width) >= 1, got {grid}")
         self.grid = (int(grid[0]), int(grid[1]))
         num_tokens = self.grid[0] * self.grid[1]
-        options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
-        if options.in_stem or options.stem_layer:
-            raise ValueError("SMixerStage has no stem to prune time steps in: placement 'in_stem' (DSTSP "
-                             "temporal_placement='IS') and stem_layer are not available in the detector; use "
-                             "'after_stem' ('AS')")
         self.blocks = smixer_encoder(dim, num_tokens, depth, num_heads, mlp_ratio, "stm", detector_neuron(neuron),
-                                     options, pass_through=True)
+                                     pruning, time_steps, pass_through=True, owner="SMixerStage")
 
     def forward(self, x: Tensor) -> Tensor:
         t, b, c, h, w = x.shape
@@ -86,11 +79,9 @@ class SpikeYOLOBackbone(nn.Module):
         train_size: ``(height, width)`` (or one int) of the training images; fixes each SMixer stage's token grid
             (``train_size / stride``) and thereby the size of its N x N mixing matrices.
         num_heads: heads of the token mixer per stage (only SMixer stages use it).
-        dstsp: the DSTSP shorthand (``zoo.pruning.DSTSPShorthand``: DSTSP options plus ``mixer_weight``) for the
-            SMixer stages, or ``None``.
         neuron: ``dict(type='ILIF', max_value=4, decay=0.25)`` (default) or another zoo neuron config.
-        pruning, placement, mixer_weight: the SMixer stages' pruner ``dict(type=...)``, placement and W_M' mode
-            (:class:`SMixerStage`); when given they replace the matching part of ``dstsp``.
+        pruning: the SMixer stages' pruning (:class:`SMixerStage`), e.g. ``dict(type='DSTSP', spatial_ratio=0.2)``,
+            or ``None``.
     """
 
     def __init__(self, widths: Sequence[int] = (80, 160, 320, 640), depths: Sequence[int] = (2, 3, 4, 2),
@@ -98,9 +89,7 @@ class SpikeYOLOBackbone(nn.Module):
                  mlp_ratios: Sequence[float] = (4.0, 4.0, 4.0, 4.0), kernel_size: int = 7,
                  sppf_channels: Optional[int] = None, in_channels: int = 3, time_steps: int = 1,
                  train_size: Union[int, Sequence[int]] = 640, num_heads: Sequence[int] = (1, 1, 1, 1),
-                 dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None,
-                 neuron: Optional[NeuronCfg] = None, pruning: Optional[Mapping[str, Any]] = None,
-                 placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None) -> None:
+                 neuron: Optional[NeuronCfg] = None, pruning: PruningSpec = None) -> None:
         super().__init__()
         for name, value in (("widths", widths), ("depths", depths), ("stage_types", stage_types),
                             ("mlp_ratios", mlp_ratios), ("num_heads", num_heads)):
@@ -123,7 +112,7 @@ class SpikeYOLOBackbone(nn.Module):
             stride = 4 * 2 ** i
             if kind == "smixer":
                 layers.append(SMixerStage(width, (size[0] // stride, size[1] // stride), depth, heads, ratio,
-                                          dstsp, neuron, pruning, placement, mixer_weight))
+                                          neuron, pruning, time_steps))
             else:
                 block = ConvBlock if kind == "conv" else AllConvBlock
                 layers.extend(block(width, ratio, kernel_size, neuron) for _ in range(depth))

@@ -23,18 +23,16 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from tasks.common.checkpoint import check_state_dict_matches
-from tasks.common.cli import first_line
+from tasks.common.images import IMAGE_SUFFIXES, decode_image
 from tasks.common.config import load_config
 from zoo.fileio import write_atomic
 
 __all__ = ["DetPredictor", "DetResult", "Detection", "read_bgr", "IMAGE_SUFFIXES"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-_16_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N")
 PathLike = Union[str, Path]
 
 
@@ -82,18 +80,9 @@ class DetResult:
 
 
 def read_bgr(path: Path) -> Tuple[np.ndarray, Tuple[int, int]]:
-    """Decode ``path`` -> ``[H, W, 3]`` uint8 BGR (what mmcv's ``LoadImageFromFile`` gives) and ``(width, height)``."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in _16_BIT_MODES:  # PIL would clip 16-bit values to 255 instead of scaling them
-                image = Image.fromarray((np.asarray(image, dtype=np.uint16) >> 8).astype(np.uint8), "L")
-            rgb = np.asarray(image.convert("RGB"))
-    except UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image PIL can decode (corrupt, or another kind of file)") from None
-    except (OSError, SyntaxError, ValueError) as err:  # truncated or damaged image data
-        raise ValueError(f"{path}: cannot decode the image ({first_line(err)}); the file is truncated or corrupt") \
-            from None
+    """Decode ``path`` -> ``[H, W, 3]`` uint8 BGR (what mmcv's ``LoadImageFromFile`` gives) and ``(width, height)``
+    (:func:`tasks.common.images.decode_image`)."""
+    rgb, _ = decode_image(path, "RGB")
     return np.ascontiguousarray(rgb[..., ::-1]), (rgb.shape[1], rgb.shape[0])
 
 

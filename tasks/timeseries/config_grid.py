@@ -3,6 +3,8 @@
 Table 4 grid: 4 models x 4 datasets x 4 horizons = 64 files; real-data demos: 4 models x 2 series at horizon 24.
 Every leaf only names its bases and sets the horizon; everything else lives in configs/ts/_base_/. File names follow
 the project's scheme (docs/architecture.md, "Configs"): ``<model>-h<horizon>_1xb64-<epochs>e_<dataset>.py``.
+The configs are files of the repository, not of the package: the functions take the folder (``config_dir``, the
+checkout's ``configs/ts``, which the tool passes).
 """
 from __future__ import annotations
 
@@ -11,9 +13,8 @@ from typing import Dict, List
 
 from zoo.fileio import write_atomic
 
-__all__ = ["ROOT", "MODELS", "DATASETS", "HORIZONS", "REAL_DATASETS", "leaf_name", "expected_files", "stale_files"]
+__all__ = ["MODELS", "DATASETS", "HORIZONS", "REAL_DATASETS", "leaf_name", "expected_files", "stale_files"]
 
-ROOT = Path(__file__).resolve().parents[2] / "configs" / "ts"  # the repository's configs/ts
 MODELS = ("transformer", "spikformer", "smixer", "smixer_dstsp")
 DATASETS = ("metr_la", "pems_bay", "solar", "electricity")
 HORIZONS = (6, 24, 48, 96)
@@ -47,18 +48,19 @@ def leaf_name(model: str, dataset: str, horizon: int, schedule: str) -> str:
     return f"{model.replace('_', '-')}-h{horizon}_{SCHEDULES[schedule]}_{dataset.replace('_', '-')}.py"
 
 
-def expected_files() -> Dict[Path, str]:
-    """Every generated config path and its content."""
+def expected_files(config_dir: Path) -> Dict[Path, str]:
+    """Every generated config path in ``config_dir`` (the repository's configs/ts) and its content."""
+    config_dir = Path(config_dir)
     files = {}
     for model in MODELS:
         for dataset in DATASETS:
             for horizon in HORIZONS:
-                files[ROOT / leaf_name(model, dataset, horizon, "adam_cosine")] = _LEAF.format(
+                files[config_dir / leaf_name(model, dataset, horizon, "adam_cosine")] = _LEAF.format(
                     what=f"{model} on {dataset}, horizon {horizon} (paper Table 4)",
                     bases=_bases("./", model, dataset, "adam_cosine", True), horizon=horizon, model="", net="",
                     train="")
         for dataset in REAL_DATASETS:
-            files[ROOT / "realdata" / leaf_name(model, dataset, REAL_HORIZON, "cpu_demo")] = _LEAF.format(
+            files[config_dir / "realdata" / leaf_name(model, dataset, REAL_HORIZON, "cpu_demo")] = _LEAF.format(
                 what=f"{model} on the real {dataset} series, horizon {REAL_HORIZON}, CPU-sized demo",
                 bases=_bases("../", model, dataset, "cpu_demo", False), horizon=REAL_HORIZON,
                 model="window_norm=_base_.window_norm, ", net=f",\n                      {REAL_NET}",
@@ -66,10 +68,12 @@ def expected_files() -> Dict[Path, str]:
     return files
 
 
-def stale_files(write: bool = False) -> List[Path]:
-    """The generated configs that are missing or differ from the template; rewritten when ``write``."""
-    stale = [path for path, text in expected_files().items() if not (path.is_file() and path.read_text() == text)]
+def stale_files(config_dir: Path, write: bool = False) -> List[Path]:
+    """The generated configs in ``config_dir`` that are missing or differ from the template; rewritten when
+    ``write``."""
+    expected = expected_files(config_dir)
+    stale = [path for path, text in expected.items() if not (path.is_file() and path.read_text() == text)]
     if write:
         for path in stale:
-            write_atomic(path, expected_files()[path])
+            write_atomic(path, expected[path])
     return stale

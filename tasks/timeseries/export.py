@@ -30,6 +30,7 @@ from mmengine.runner import load_checkpoint
 
 from tasks.common.checkpoint import check_state_dict_matches
 from tasks.registry import MODELS
+from zoo.encoder import upgrade_saved_args
 from zoo.fileio import write_atomic
 from zoo.hub import CONFIG_NAME, WEIGHTS_NAME, hub_folder, load_weights
 from zoo.publish import CARD_NAME, LIBRARY_NAME, LICENSE, provenance
@@ -168,6 +169,7 @@ def load_forecaster(source: Union[str, Path]) -> Tuple[Forecaster, Dict[str, Any
     if missing or config.get("task") != TASK:
         raise ValueError(f"{folder / CONFIG_NAME} is not a forecaster's config (task {config.get('task')!r}, "
                          f"missing {missing}); classifier folders load with zoo.load")
+    config["model"]["net"] = upgrade_saved_args(config["model"]["net"])  # folders written before one spelling
     try:
         model = MODELS.build(config["model"])
     except (TypeError, ValueError, KeyError) as err:
@@ -196,12 +198,12 @@ def stored_scaler(config: Mapping[str, Any]) -> Scaler:
 
 def _front_matter(name: str, config: Mapping[str, Any], dataset: Tuple[str, str, str]) -> str:
     hub_id, display, _ = dataset
-    pruned = bool(config["model"]["net"].get("dstsp") or config["model"]["net"].get("pruning"))
+    pruner = (config["model"]["net"].get("pruning") or {}).get("type")
     evals = [EvalResult(task_type=TASK, dataset_type=hub_id, dataset_name=display, dataset_split="test",
                         metric_type=METRIC_NAMES[key][0], metric_name=key, metric_value=value)
              for key, value in config["metrics"].items()]
     data = ModelCardData(license=LICENSE, library_name=LIBRARY_NAME, pipeline_tag=TASK,
-                         tags=["spiking-neural-network", "snn", "smixer", TASK] + (["dstsp"] if pruned else []),
+                         tags=["spiking-neural-network", "snn", "smixer", TASK] + ([pruner.lower()] if pruner else []),
                          datasets=[hub_id], metrics=sorted({t for t, _ in METRIC_NAMES.values()}), model_name=name,
                          eval_results=evals)
     return f"---\n{data.to_yaml()}\n---\n"
@@ -215,7 +217,7 @@ def forecaster_card(name: str, model: Forecaster, config: Mapping[str, Any], cfg
     dataset = _DATASETS.get(Path(data["file"]).name, (Path(data["file"]).stem, Path(data["file"]).name,
                                                        data["file"]))
     net = config["model"]["net"]
-    pruning = net.get("dstsp") or net.get("pruning")
+    pruning = net.get("pruning")
     params = sum(p.numel() for p in model.parameters())
     optimizer = cfg.optim_wrapper.get("optimizer", {})
     split = (f"chronological, train {data.get('train_ratio')} / test {data.get('test_ratio')} of the rows, "

@@ -6,15 +6,14 @@ of the ``C_out`` series, in model space).
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict
 
 import torch
 from torch import Tensor, nn
 
 from tasks.registry import MODELS
-from zoo.encoder import PruningOptions, smixer_encoder
+from zoo.encoder import PruningSpec, smixer_encoder
 from zoo.layers import NeuronCfg, neuron_cfg
-from zoo.pruning import DSTSPConfig
 
 from .checks import finite, positive_int
 from .encoding import CPGLinear, SpikeEncoder
@@ -79,10 +78,10 @@ class SpikingForecaster(_WindowForecaster):
 
     Tokens are the L window positions (``num_tokens = window``): the stream is ``[T, B, L, D]``. ``mixer="stm"``
     is the SMixer forecaster, ``mixer="ssa"`` the Spikformer one (same model, spiking self-attention).
-    Pruning as in :class:`zoo.models.SMixer` (``pruning``, ``placement``, ``mixer_weight``, or the ``dstsp``
-    shorthand, :mod:`zoo.encoder`): by default before the first block; with ``placement="in_stem"`` (DSTSP
-    ``temporal_placement="IS"``) the time steps are pruned inside the spike encoder, before its neuron (its only
-    layer to prune after, so ``stem_layer`` must be 0).
+    Pruning as in :class:`zoo.models.SMixer` (``pruning``: :class:`zoo.encoder.PruningOptions` or its flat dict
+    ``dict(type=<pruner>, ..., placement=..., mixer_weight=...)``): by default before the first block; with
+    ``placement="in_stem"`` the time steps are pruned inside the spike encoder, before its neuron (its only layer
+    to prune after, so ``stem_layer`` must be 0).
 
     Defaults follow the paper's appendix E.4 (T = 4, 2 blocks, D = 256, FFN 1024) and SeqSNN (8 heads, LIF
     tau 2 with ATan surrogate: :data:`LIF_TAU2`; :data:`SJ_LIF_TAU2` is SeqSNN's neuron exactly).
@@ -90,22 +89,16 @@ class SpikingForecaster(_WindowForecaster):
 
     def __init__(self, window: int, in_channels: int, out_channels: int, horizon: int, embed_dim: int = 256,
                  depth: int = 2, num_heads: int = 8, mlp_hidden: int = 1024, time_steps: int = 4,
-                 mixer: str = "stm", neuron: NeuronCfg = LIF_TAU2,
-                 dstsp: Union[DSTSPConfig, Dict[str, Any], None] = None, encoder_kernel: int = 3,
-                 cpg_neurons: int = 10, cpg_w_max: float = 10000.0, dropout: float = 0.1,
-                 pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
-                 mixer_weight: Optional[str] = None) -> None:
+                 mixer: str = "stm", neuron: NeuronCfg = LIF_TAU2, pruning: PruningSpec = None,
+                 encoder_kernel: int = 3, cpg_neurons: int = 10, cpg_w_max: float = 10000.0,
+                 dropout: float = 0.1) -> None:
         super().__init__(window, in_channels, out_channels, horizon, embed_dim, num_heads)
         if neuron_cfg(neuron).get("spike_driven"):
             raise ValueError("SpikingForecaster runs I-LIF in its integer form only: drop spike_driven=True")
-        options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
-        if options.stem_layer != 0:
-            raise ValueError(f"SpikingForecaster's spike encoder prunes time before its one neuron: stem_layer must "
-                             f"be 0, got {options.stem_layer}")
         self.encoder = SpikeEncoder(time_steps, encoder_kernel, neuron)
         self.embed = CPGLinear(in_channels, embed_dim, window, cpg_neurons, cpg_w_max, dropout)
         self.blocks = smixer_encoder(embed_dim, window, depth, num_heads, mlp_hidden / embed_dim, mixer, neuron,
-                                     options, time_steps)
+                                     pruning, time_steps, stem_layers=1, owner=type(self).__name__)
 
     def forward_tokens(self, x: Tensor) -> Tensor:
         """``[B, L, C_in]`` -> residual stream after the last block ``[T', B, L', D]``."""

@@ -6,16 +6,14 @@
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Tuple, Union
+from typing import Optional, Tuple
 
 from torch import Tensor
 
-from ..encoder import PruningOptions
 from ..layers import NeuronCfg, build_neuron, take_tokens
 from ..neurons import spike_slots
 
-__all__ = ["SJ_LIF", "check_neuron", "to_tokens", "to_map", "scatter_tokens", "gather_tokens", "family_options",
-           "downsampled"]
+__all__ = ["SJ_LIF", "check_neuron", "to_tokens", "to_map", "scatter_tokens", "gather_tokens", "downsampled"]
 
 # SpikingJelly's MultiStepLIFNode(tau=2, detach_reset=True): H = V + (X - V) / 2, fire at H >= 1, hard reset to 0,
 # Sigmoid surrogate (alpha 4). The zoo LIF integrates H' = 0.5 V' + X, i.e. H' = 2 H: the same neuron, forward and
@@ -55,16 +53,6 @@ def gather_tokens(x: Tensor, token_index: Optional[Tensor]) -> Tensor:
     if token_index is None:
         return x
     return take_tokens(x, token_index)
-
-
-def family_options(dstsp: Optional[Mapping[str, Any]], pruning: Optional[Mapping[str, Any]],
-                   placement: Union[str, Mapping[str, Any], None], mixer_weight: Optional[str]) -> PruningOptions:
-    """A family model's pruning arguments -> :class:`PruningOptions` (:meth:`PruningOptions.resolve`). The family
-    stems have no in-stem pruning point, so an ``in_stem`` placement (DSTSP's ``IS``) is refused."""
-    options = PruningOptions.resolve(dstsp, pruning, placement, mixer_weight)
-    if options.in_stem:
-        raise ValueError("the family stems have no in-stem pruning point: use placement 'after_stem' or a dict")
-    return options
 
 
 def downsampled(size: int, stride: int) -> int:

@@ -1,12 +1,17 @@
 """The contract every zoo image classifier keeps (SMixer and the converted families): input checks, the head,
-``forward_features`` / ``forward_head`` / ``reset_classifier`` (timm's names)."""
+``forward_features`` / ``forward_head`` / ``reset_classifier`` (timm's names), and where it prunes
+(``pruned_encoders`` / ``pruners`` / ``aux_loss``). ``tests/test_contract.py`` checks it on every registered
+variant."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Optional
+from typing import Dict, List, Optional
 
 import torch
 from torch import Tensor, nn
+
+from ..encoder import PrunedEncoder
+from ..pruning import Pruner
 
 __all__ = ["SpikingImageClassifier"]
 
@@ -77,6 +82,23 @@ class SpikingImageClassifier(nn.Module, ABC):
         if hasattr(self, "init_args"):  # recorded by zoo.create: saved folders rebuild the new head
             self.init_args["num_classes"] = num_classes
         self.head = nn.Linear(self.num_features, num_classes) if num_classes else nn.Identity()
+
+    def pruned_encoders(self) -> Dict[str, PrunedEncoder]:
+        """Every pruned encoder of the model by attribute name, in the order the forward pass runs them
+        (``{'blocks': ...}`` for SMixer and Spikformer V2, ``stage1`` .. ``stage3`` for QKFormer, ``stage3`` and
+        ``stage4`` for SDT-V3). Each knows its ``num_tokens``, its ``pruner`` and the tokens each of its blocks
+        sees (:meth:`zoo.encoder.PrunedEncoder.block_tokens`)."""
+        return {name: child for name, child in self.named_children() if isinstance(child, PrunedEncoder)}
+
+    @property
+    def pruners(self) -> List[Pruner]:
+        """The pruners of :meth:`pruned_encoders` (empty: an unpruned model)."""
+        return [e.pruner for e in self.pruned_encoders().values() if e.pruner is not None]
+
+    def aux_loss(self) -> Optional[Tensor]:
+        """The sum of the pruners' auxiliary losses of the last forward pass (``None`` when none has one)."""
+        terms = [t for e in self.pruned_encoders().values() for t in [e.aux_loss()] if t is not None]
+        return sum(terms) if terms else None
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))

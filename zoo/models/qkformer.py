@@ -13,16 +13,16 @@ pass-through (their patch embedding needs the full grid).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Optional, Sequence
 
 from torch import Tensor, nn
 
 from ..convert import AttentionSpec, register_attention
-from ..encoder import PruningOptions, build_encoder
+from ..encoder import PruningOptions, PruningSpec, build_encoder
 from ..layers import ConvBN, LinearBN, NeuronCfg, build_neuron, neuron_cfg
 from ..mixer import AttentionProduct, SpikingTokenMixer
 from ..registry import PretrainedCfg, register_model
-from ._families import (SJ_LIF, check_neuron, downsampled, family_options, to_map,
+from ._families import (SJ_LIF, check_neuron, downsampled, to_map,
                         to_tokens)
 from .classifier import SpikingImageClassifier
 
@@ -163,8 +163,8 @@ class QKFormer(SpikingImageClassifier):
     """QKFormer ``HST-depth-D``: stem -> stage 1 -> patch embedding -> stage 2 -> patch embedding -> stage 3 -> mean
     over tokens -> Linear -> mean over time (module docstring).
 
-    ``mixer='ssa'`` is QKFormer, ``mixer='stm'`` its "-> M" version. Pruning (``dstsp``, ``pruning``, ``placement``,
-    ``mixer_weight``) applies to the ``pruned_stages`` (1..3). ``strides``: the four 2x downsamplings (stem pool,
+    ``mixer='ssa'`` is QKFormer, ``mixer='stm'`` its "-> M" version. Pruning (``pruning``,
+    :class:`zoo.encoder.PruningOptions`; no in-stem point) applies to the ``pruned_stages`` (1..3). ``strides``: the four 2x downsamplings (stem pool,
     stem embedding, embeddings 2 and 3; ImageNet all 2).
     """
 
@@ -172,9 +172,7 @@ class QKFormer(SpikingImageClassifier):
                  depth: int = 10, num_heads: int = 8, mlp_ratio: float = 4.0, time_steps: int = 1,
                  mixer: str = "ssa", mixer_heads: int = 16, neuron: NeuronCfg = SJ_LIF,
                  strides: Sequence[int] = (2, 2, 2, 2), pruned_stages: Sequence[int] = (3,),
-                 lif_over_batch: bool = False, dstsp: Optional[Mapping[str, Any]] = None,
-                 pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
-                 mixer_weight: Optional[str] = None, time_first: bool = False) -> None:
+                 lif_over_batch: bool = False, pruning: PruningSpec = None, time_first: bool = False) -> None:
         super().__init__(img_size, in_chans, num_classes, embed_dim, time_steps, time_first)
         self.reset_classifier(num_classes)
         if mixer not in ("ssa", "stm"):
@@ -185,7 +183,7 @@ class QKFormer(SpikingImageClassifier):
         if not set(pruned_stages) <= {1, 2, 3}:
             raise ValueError(f"pruned_stages must be stages 1..3, got {pruned_stages}")
         check_neuron(neuron)
-        options = family_options(dstsp, pruning, placement, mixer_weight)
+        options = PruningOptions.build(pruning)
         self.mixer_heads = mixer_heads
         dims = (embed_dim // 4, embed_dim // 2, embed_dim)
         side = downsampled(downsampled(img_size, strides[0]), strides[1])
@@ -210,7 +208,7 @@ class QKFormer(SpikingImageClassifier):
             pruned = stage in pruned_stages
             setattr(self, f"stage{stage}", build_encoder(
                 make_block, blocks, side * side, dim, options if pruned else PruningOptions(), neuron, time_steps,
-                pass_through=stage < 3, static_mixer=mixer == "stm" and stage == 3))
+                pass_through=stage < 3, static_mixer=mixer == "stm" and stage == 3, owner=type(self).__name__))
         self.grids = tuple(grids)  # (H, W) of stages 1, 2 (and 3)
 
     def forward_features(self, x: Tensor) -> Tensor:
@@ -227,19 +225,19 @@ class QKFormer(SpikingImageClassifier):
 _IMAGENET = dict(dataset="imagenet-1k", num_classes=1000, input_size=(3, 224, 224), time_steps=1)
 _QK_384 = dict(embed_dim=384, depth=10, num_heads=6)
 _QK_512 = dict(embed_dim=512, depth=10, num_heads=8)
-_DSTSP = dict(spatial_ratio=0.3)
+_DSTSP = dict(type="DSTSP", spatial_ratio=0.3)
 register_model("qkformer-10-384", PretrainedCfg(**_IMAGENET, paper_params_m=16.47, paper_top1=75.52),
                **_QK_384)(QKFormer)
 register_model("qkformer-10-384-m", PretrainedCfg(**_IMAGENET, paper_params_m=18.31, paper_top1=76.03),
                **_QK_384, mixer="stm")(QKFormer)
 register_model("qkformer-10-384-m-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=14.92, paper_top1=75.13),
-               **_QK_384, mixer="stm", dstsp=_DSTSP)(QKFormer)
+               **_QK_384, mixer="stm", pruning=_DSTSP)(QKFormer)
 register_model("qkformer-10-512", PretrainedCfg(**_IMAGENET, paper_params_m=29.08, paper_top1=78.71),
                **_QK_512)(QKFormer)
 register_model("qkformer-10-512-m", PretrainedCfg(**_IMAGENET, paper_params_m=29.70, paper_top1=78.69),
                **_QK_512, mixer="stm")(QKFormer)
 register_model("qkformer-10-512-m-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=25.92, paper_top1=77.39),
-               **_QK_512, mixer="stm", dstsp=_DSTSP)(QKFormer)
+               **_QK_512, mixer="stm", pruning=_DSTSP)(QKFormer)
 
 # Fashion-MNIST size: 28 x 28 x 1, strides (1, 1, 2, 2) -> stages at 28^2, 14^2, 7^2 = 49 tokens, D = 64, 4 blocks
 # (1 + 2 + 1), T = 1.
@@ -249,4 +247,4 @@ _QK_FMNIST = dict(img_size=28, in_chans=1, embed_dim=64, depth=4, num_heads=4, m
 register_model("qkformer-fmnist", PretrainedCfg(**_FMNIST), **_QK_FMNIST)(QKFormer)
 register_model("qkformer-fmnist-m", PretrainedCfg(**_FMNIST), **_QK_FMNIST, mixer="stm")(QKFormer)
 register_model("qkformer-fmnist-m-dstsp", PretrainedCfg(**_FMNIST), **_QK_FMNIST, mixer="stm",
-               dstsp=_DSTSP)(QKFormer)
+               pruning=_DSTSP)(QKFormer)

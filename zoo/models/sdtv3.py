@@ -23,16 +23,16 @@ sees pruned tokens as zeros (no spikes) on the full grid.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
 
 from ..convert import AttentionSpec, register_attention
-from ..encoder import PruningOptions, build_encoder
+from ..encoder import PruningOptions, PruningSpec, build_encoder
 from ..layers import ConvBN, LinearBN, NeuronCfg, build_neuron, neuron_cfg
 from ..mixer import AttentionProduct, SpikingMLP, SpikingTokenMixer
 from ..registry import PretrainedCfg, register_model
-from ._families import (check_neuron, downsampled, family_options, gather_tokens, scatter_tokens,
+from ._families import (check_neuron, downsampled, gather_tokens, scatter_tokens,
                         to_map, to_tokens)
 from .classifier import SpikingImageClassifier
 
@@ -149,17 +149,16 @@ class SDTV3(SpikingImageClassifier):
     """SDT-V3 ``Efficient_Spiking_Transformer`` (module docstring); ``mixer='stm'`` is its "-> M" version.
 
     ``embed_dims``: ``(C0, C1, C2, C3)``; ``depths``: transformer blocks of stages 3 and 4; ``strides``: the four 2x
-    downsamplings (ImageNet all 2). Pruning (``dstsp``, ``pruning``, ``placement``, ``mixer_weight``) applies to the
-    ``pruned_stages`` (3, 4).
+    downsamplings (ImageNet all 2). Pruning (``pruning``, :class:`zoo.encoder.PruningOptions`; no in-stem point) applies
+    to the ``pruned_stages`` (3, 4).
     """
 
     def __init__(self, img_size: int = 224, in_chans: int = 3, num_classes: int = 1000,
                  embed_dims: Sequence[int] = (32, 64, 128, 192), depths: Sequence[int] = (6, 2), num_heads: int = 8,
                  mlp_ratio: int = 4, time_steps: int = 1, mixer: str = "ssa", mixer_heads: int = 8,
                  neuron: NeuronCfg = MULTISPIKE, strides: Sequence[int] = (2, 2, 2, 2),
-                 pruned_stages: Sequence[int] = (3, 4), dstsp: Optional[Mapping[str, Any]] = None,
-                 pruning: Optional[Mapping[str, Any]] = None, placement: Union[str, Mapping[str, Any], None] = None,
-                 mixer_weight: Optional[str] = None, time_first: bool = False) -> None:
+                 pruned_stages: Sequence[int] = (3, 4), pruning: PruningSpec = None,
+                 time_first: bool = False) -> None:
         c0, c1, c2, c3 = embed_dims
         super().__init__(img_size, in_chans, num_classes, c3, time_steps, time_first, build_neuron(neuron))
         self.reset_classifier(num_classes)
@@ -168,7 +167,7 @@ class SDTV3(SpikingImageClassifier):
         if not set(pruned_stages) <= {3, 4}:
             raise ValueError(f"pruned_stages must be transformer stages 3 and/or 4, got {pruned_stages}")
         check_neuron(neuron)
-        options = family_options(dstsp, pruning, placement, mixer_weight)
+        options = PruningOptions.build(pruning)
         self.mixer_heads = mixer_heads
         self.downsample1_1 = SDTDownsample(in_chans, c0 // 2, 7, strides[0], neuron, first=True)
         self.conv_block1_1 = ConvBlock(c0 // 2, neuron, mlp_ratio)
@@ -193,7 +192,7 @@ class SDTV3(SpikingImageClassifier):
         for stage, dim, depth in ((3, c2, depths[0]), (4, c3, depths[1])):
             setattr(self, f"stage{stage}", build_encoder(
                 make_block(dim), depth, n, dim, options if stage in pruned_stages else PruningOptions(), neuron,
-                time_steps, pass_through=stage == 3, static_mixer=mixer == "stm"))
+                time_steps, pass_through=stage == 3, static_mixer=mixer == "stm", owner=type(self).__name__))
 
     def forward_features(self, x: Tensor) -> Tensor:
         x = self.repeat_steps(self.downsample1_1(self.check_input(x)))
@@ -208,7 +207,7 @@ class SDTV3(SpikingImageClassifier):
 # Variants (Table 2: "time step 4" = T 1 x D 4 MultiSpike). "-m": all 8 linear attentions -> 8-head Spiking-token
 # Mixers on 196 tokens; "-m-dstsp": P_s 0.3 before stages 3 and 4, static 137 x 137 W_M' (docs/families.md).
 _IMAGENET = dict(dataset="imagenet-1k", num_classes=1000, input_size=(3, 224, 224), time_steps=1)
-_DSTSP = dict(spatial_ratio=0.3)
+_DSTSP = dict(type="DSTSP", spatial_ratio=0.3)
 _S = dict(embed_dims=(32, 64, 128, 192))
 _M = dict(embed_dims=(48, 96, 192, 240))
 _L = dict(embed_dims=(64, 128, 256, 360))
@@ -216,17 +215,17 @@ register_model("sdtv3-s", PretrainedCfg(**_IMAGENET, paper_params_m=5.10, paper_
 register_model("sdtv3-s-m", PretrainedCfg(**_IMAGENET, paper_params_m=6.37, paper_top1=75.25),
                **_S, mixer="stm")(SDTV3)
 register_model("sdtv3-s-m-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=5.05, paper_top1=74.15),
-               **_S, mixer="stm", dstsp=_DSTSP)(SDTV3)
+               **_S, mixer="stm", pruning=_DSTSP)(SDTV3)
 register_model("sdtv3-m", PretrainedCfg(**_IMAGENET, paper_params_m=10.00, paper_top1=78.50), **_M)(SDTV3)
 register_model("sdtv3-m-m", PretrainedCfg(**_IMAGENET, paper_params_m=10.15, paper_top1=78.65),
                **_M, mixer="stm")(SDTV3)
 register_model("sdtv3-m-m-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=9.42, paper_top1=76.63),
-               **_M, mixer="stm", dstsp=_DSTSP)(SDTV3)
+               **_M, mixer="stm", pruning=_DSTSP)(SDTV3)
 register_model("sdtv3-l", PretrainedCfg(**_IMAGENET, paper_params_m=19.00, paper_top1=79.80), **_L)(SDTV3)
 register_model("sdtv3-l-m", PretrainedCfg(**_IMAGENET, paper_params_m=19.36, paper_top1=79.25),
                **_L, mixer="stm")(SDTV3)
 register_model("sdtv3-l-m-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=18.66, paper_top1=77.75),
-               **_L, mixer="stm", dstsp=_DSTSP)(SDTV3)
+               **_L, mixer="stm", pruning=_DSTSP)(SDTV3)
 
 # Fashion-MNIST size: 28 x 28 x 1, strides (1, 1, 2, 2) -> 7 x 7 = 49 tokens, widths (8, 16, 32, 64), 1 + 1
 # transformer blocks, T = 1.
@@ -235,4 +234,4 @@ _FMNIST = dict(dataset="fashion-mnist", num_classes=10, input_size=(1, 28, 28), 
 _SDT_FMNIST = dict(img_size=28, in_chans=1, embed_dims=(8, 16, 32, 64), depths=(1, 1), strides=(1, 1, 2, 2))
 register_model("sdtv3-fmnist", PretrainedCfg(**_FMNIST), **_SDT_FMNIST)(SDTV3)
 register_model("sdtv3-fmnist-m", PretrainedCfg(**_FMNIST), **_SDT_FMNIST, mixer="stm")(SDTV3)
-register_model("sdtv3-fmnist-m-dstsp", PretrainedCfg(**_FMNIST), **_SDT_FMNIST, mixer="stm", dstsp=_DSTSP)(SDTV3)
+register_model("sdtv3-fmnist-m-dstsp", PretrainedCfg(**_FMNIST), **_SDT_FMNIST, mixer="stm", pruning=_DSTSP)(SDTV3)

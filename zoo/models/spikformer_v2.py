@@ -10,14 +10,14 @@ out here so that the parameter counts meet Table 2 (docs/families.md, "Spikforme
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Sequence
 
 from torch import Tensor, nn
 
-from ..encoder import smixer_encoder
+from ..encoder import PruningSpec, smixer_encoder
 from ..layers import ConvBN, NeuronCfg, build_neuron
 from ..registry import PretrainedCfg, register_model
-from ._families import check_neuron, downsampled, family_options, to_tokens
+from ._families import check_neuron, downsampled, to_tokens
 from .classifier import SpikingImageClassifier
 
 __all__ = ["SpikingConvStem", "SpikformerV2"]
@@ -73,27 +73,25 @@ class SpikformerV2(SpikingImageClassifier):
     """SCS stem -> pruned encoder of ``depth`` Spikformer blocks (``mixer='ssa'``) or Spiking-token Mixer blocks
     (``mixer='stm'``, ``mixer_heads`` heads: the "-> M" model) -> mean over tokens -> Linear -> mean over time.
 
-    Pruning as in :class:`zoo.models.SMixer` (``dstsp``, ``pruning``, ``placement``, ``mixer_weight``; no in-stem
-    point). ``strides``: the stem's four pool strides (ImageNet: 16x); ``rpe_depth``: the stem's last stack.
+    Pruning as in :class:`zoo.models.SMixer` (``pruning``, :class:`zoo.encoder.PruningOptions`; no
+    in-stem point). ``strides``: the stem's four pool strides (ImageNet: 16x); ``rpe_depth``: the stem's last stack.
     """
 
     def __init__(self, img_size: int = 224, in_chans: int = 3, num_classes: int = 1000, embed_dim: int = 384,
                  depth: int = 8, num_heads: int = 8, mlp_ratio: float = 4.0, time_steps: int = 1,
                  mixer: str = "ssa", mixer_heads: int = 4, neuron: NeuronCfg = "LIF",
                  strides: Sequence[int] = (2, 2, 2, 2), rpe_depth: int = 9,
-                 dstsp: Optional[Mapping[str, Any]] = None, pruning: Optional[Mapping[str, Any]] = None,
-                 placement: Union[str, Mapping[str, Any], None] = None, mixer_weight: Optional[str] = None,
-                 time_first: bool = False) -> None:
+                 pruning: PruningSpec = None, time_first: bool = False) -> None:
         super().__init__(img_size, in_chans, num_classes, embed_dim, time_steps, time_first)
         self.reset_classifier(num_classes)
-        options = family_options(dstsp, pruning, placement, mixer_weight)
         side = img_size
         for s in strides:
             side = downsampled(side, s)
         self.num_tokens, self.mixer_heads = side * side, mixer_heads
         self.patch_embed = SpikingConvStem(in_chans, embed_dim, check_neuron(neuron), strides, rpe_depth)
         self.blocks = smixer_encoder(embed_dim, self.num_tokens, depth, mixer_heads if mixer == "stm" else num_heads,
-                                     mlp_ratio, mixer, neuron, options, time_steps)
+                                     mlp_ratio, mixer, neuron, pruning, time_steps,
+                                     owner=type(self).__name__)
 
     def forward_features(self, x: Tensor) -> Tensor:
         tokens = self.patch_embed(self.check_input(x), self.time_steps)
@@ -105,19 +103,19 @@ class SpikformerV2(SpikingImageClassifier):
 _IMAGENET = dict(dataset="imagenet-1k", num_classes=1000, input_size=(3, 224, 224), time_steps=1)
 _V2_384 = dict(embed_dim=384, depth=8, num_heads=8)
 _V2_512 = dict(embed_dim=512, depth=8, num_heads=8)
-_DSTSP = dict(spatial_ratio=0.3)
+_DSTSP = dict(type="DSTSP", spatial_ratio=0.3)
 register_model("spikformerv2-8-384", PretrainedCfg(**_IMAGENET, paper_params_m=29.11, paper_top1=75.42),
                **_V2_384)(SpikformerV2)
 register_model("spikformerv2-8-384-m", PretrainedCfg(**_IMAGENET, paper_params_m=27.97, paper_top1=76.39),
                **_V2_384, mixer="stm")(SpikformerV2)
 register_model("spikformerv2-8-384-m-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=27.34, paper_top1=76.22),
-               **_V2_384, mixer="stm", dstsp=_DSTSP)(SpikformerV2)
+               **_V2_384, mixer="stm", pruning=_DSTSP)(SpikformerV2)
 register_model("spikformerv2-8-512", PretrainedCfg(**_IMAGENET, paper_params_m=51.55, paper_top1=79.05),
                **_V2_512)(SpikformerV2)
 register_model("spikformerv2-8-512-m", PretrainedCfg(**_IMAGENET, paper_params_m=48.56, paper_top1=79.16),
                **_V2_512, mixer="stm")(SpikformerV2)
 register_model("spikformerv2-8-512-m-dstsp", PretrainedCfg(**_IMAGENET, paper_params_m=47.93, paper_top1=78.99),
-               **_V2_512, mixer="stm", dstsp=_DSTSP)(SpikformerV2)
+               **_V2_512, mixer="stm", pruning=_DSTSP)(SpikformerV2)
 
 # Fashion-MNIST size (CPU comparison with smixer-fmnist): 28 x 28 x 1, pools (1, 1, 2, 2) -> 7 x 7 = 49 tokens,
 # 2 blocks x 64 channels, T = 1.
@@ -127,4 +125,4 @@ _V2_FMNIST = dict(img_size=28, in_chans=1, embed_dim=64, depth=2, num_heads=8, s
 register_model("spikformerv2-fmnist", PretrainedCfg(**_FMNIST), **_V2_FMNIST)(SpikformerV2)
 register_model("spikformerv2-fmnist-m", PretrainedCfg(**_FMNIST), **_V2_FMNIST, mixer="stm")(SpikformerV2)
 register_model("spikformerv2-fmnist-m-dstsp", PretrainedCfg(**_FMNIST), **_V2_FMNIST, mixer="stm",
-               dstsp=_DSTSP)(SpikformerV2)
+               pruning=_DSTSP)(SpikformerV2)

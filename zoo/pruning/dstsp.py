@@ -43,6 +43,7 @@ STAGES = ("B", "T", "I")  # prune in both training and inference, training only,
 PRUNED_TOKENS = ("discard", "softmatch")
 ORDERS = ("siv", "original")
 SPATIAL_SIVS = ("resimulated", "original")  # spikes that score the tokens: Eq. 7's X'' or Algorithm 1's X_tp
+STEP_CHOICES = ("siv", "random", "uniform", "first")  # how the kept steps are chosen: the method, then its controls
 
 
 @dataclass
@@ -60,6 +61,10 @@ class DSTSPConfig:
         spatial_siv: spikes that score the tokens after temporal pruning: ``resimulated`` the kept steps run
             through the neuron again (Eq. 7 ``X'' = SN(X')``), ``original`` the spikes of the full T-step sequence
             at the kept steps (Algorithm 1, lines 4-7). Identical when no step is pruned by this module.
+        step_choice: how the ``T'`` kept steps are chosen: ``siv`` by their spike intensity (the method, with
+            ``strategy``), or the controls that isolate what SIV selection buys, which score nothing: ``random``
+            (``T'`` of the ``T`` steps drawn per sample and forward pass), ``uniform`` (evenly spaced,
+            ``floor((i + 1/2) T / T')``) and ``first`` (steps ``0 .. T'-1``); kept in time order.
     """
 
     spatial_ratio: float = 0.0
@@ -70,12 +75,13 @@ class DSTSPConfig:
     order: str = "siv"
     softmatch_temperature: float = 0.1
     spatial_siv: str = "resimulated"
+    step_choice: str = "siv"
 
     def __post_init__(self) -> None:
         kept_count(1 << 20, self.spatial_ratio, "spatial")
         kept_count(1 << 20, self.temporal_ratio, "temporal")
         for name, allowed in (("strategy", STRATEGIES), ("stage", STAGES), ("pruned_tokens", PRUNED_TOKENS),
-                              ("order", ORDERS), ("spatial_siv", SPATIAL_SIVS)):
+                              ("order", ORDERS), ("spatial_siv", SPATIAL_SIVS), ("step_choice", STEP_CHOICES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"DSTSP {name} must be one of {allowed}, got {getattr(self, name)!r}")
         if self.softmatch_temperature <= 0:
@@ -145,6 +151,18 @@ class DSTSPShorthand:
         placement = next(k for k, v in _PLACEMENTS.items() if v == self.placement)
         return dict(self.config.to_dict(), temporal_placement=placement, stem_layer=self.stem_layer,
                     mixer_weight=self.mixer_weight)
+
+
+def fixed_steps(choice: str, time_steps: int, keep: int, batch: int, device: torch.device) -> Tensor:
+    """The kept-step index ``[keep, batch]`` of a control ``step_choice`` (``random``, ``uniform``, ``first``), in
+    time order."""
+    if choice == "random":
+        return torch.rand(batch, time_steps, device=device).argsort(-1)[:, :keep].sort(-1).values.T.contiguous()
+    if choice == "uniform":
+        steps = [int((i + 0.5) * time_steps / keep) for i in range(keep)]
+    else:
+        steps = list(range(keep))
+    return torch.tensor(steps, device=device).unsqueeze(1).expand(keep, batch)
 
 
 def _rank(scores: Tensor, k: int, strategy: str, order: str) -> Tuple[Tensor, Tensor]:
@@ -242,17 +260,23 @@ class DSTSP(Pruner):
             index, _ = self._rank_steps(x)
         return take_steps(x, index), index
 
-    def _rank_steps(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """``x`` ``[T, B, *]`` -> the kept-step index ``[T', B]`` and the scored spikes ``[T, B, *]``."""
+    def _rank_steps(self, x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        """``x`` ``[T, B, *]`` -> the kept-step index ``[T', B]`` and the scored spikes ``[T, B, *]`` (``None`` for
+        the controls of ``step_choice``, which score nothing)."""
         keep = kept_count(x.shape[0], self.cfg.temporal_ratio, "temporal")
+        if self.cfg.step_choice != "siv":
+            return fixed_steps(self.cfg.step_choice, x.shape[0], keep, x.shape[1], x.device), None
         spikes = self._spikes(x)
         siv = spikes.flatten(2).sum(-1)  # [T, B]
         index, _ = _rank(siv.transpose(0, 1), keep, self.cfg.strategy, self.cfg.order)
         return index.transpose(0, 1).contiguous(), spikes
 
     def _prune_steps(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """``x`` ``[T, B, *]`` -> kept ``[T', B, *]``, index ``[T', B]`` and the scored spikes ``[T, B, *]``."""
+        """``x`` ``[T, B, *]`` -> kept ``[T', B, *]``, index ``[T', B]`` and the spikes ``[T, B, *]`` that score the
+        tokens with ``spatial_siv='original'``."""
         index, spikes = self._rank_steps(x)
+        if spikes is None and self.cfg.spatial_siv == "original" and self.cfg.spatial_ratio > 0:
+            spikes = self._spikes(x)
         return take_steps(x, index), index, spikes
 
     def prune_tokens(self, x: Tensor, spikes: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
@@ -277,7 +301,8 @@ class DSTSP(Pruner):
             return Pruned(x, None, None)
         if prune_time and self.cfg.temporal_ratio > 0:
             x, step_index, spikes = self._prune_steps(x)
-            scored = take_steps(spikes, step_index) if self.cfg.spatial_siv == "original" else None
+            original = spikes is not None and self.cfg.spatial_siv == "original"
+            scored = take_steps(spikes, step_index) if original else None
         if self.cfg.spatial_ratio > 0:
             x, token_index = self.prune_tokens(x, scored)
         return Pruned(x, step_index, token_index)

@@ -30,7 +30,7 @@ def list_pruners() -> List[str]:
 def build(cfg: Optional[Mapping[str, Any]], **context: Any) -> Optional[Pruner]:
     """``dict(type=<registered name>, **options)`` -> the pruner (``None`` -> ``None``).
 
-    ``context`` is what a model offers every pruner (``neuron``, ``neuron_kwargs``: its spiking neuron); a pruner
+    ``context`` is what a model offers every pruner (``neuron``, ``embed_dim``, ``time_steps``); a pruner
     receives the entries its constructor names, unless ``cfg`` sets them itself.
     """
     if cfg is None:

@@ -2,7 +2,7 @@
 # and 4 are 4 and 2 SMixer blocks (paper §4.3 / E.3), I-LIF neurons with D = 4, T = 1.
 neuron = dict(type='ILIF', max_value=4, decay=0.25)
 model = dict(
-    type='SingleStageDetector',
+    type='tasks.SpikingDetector',  # mmdet's SingleStageDetector + the pruners' auxiliary losses
     data_preprocessor=dict(type='DetDataPreprocessor', mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0],
                            bgr_to_rgb=True, pad_size_divisor=32, pad_value=114.0 / 255.0),
     backbone=dict(
@@ -15,7 +15,7 @@ model = dict(
         time_steps=1,
         train_size=640,  # token grids 40x40 (stage 3) and 20x20 (stage 4)
         num_heads=(1, 1, 1, 1),
-        dstsp=None,  # the DSTSP shorthand (zoo.pruning.DSTSPShorthand); children set it with _delete_=True
+        pruning=None,  # zoo.encoder.PruningOptions' dict(type=<pruner>, ...); children set it with _delete_=True
         neuron=neuron),
     neck=dict(type='tasks.SpikingPAN', in_channels=(160, 320, 640), channels=(160, 320), mlp_ratios=(4.0, 3.0, 2.0),
               kernel_size=7, neuron=neuron),

@@ -8,4 +8,4 @@ model = dict(
     net=dict(type='SpikingForecaster', mixer='stm', embed_dim=256, depth=2, num_heads=8, mlp_hidden=1024,
              time_steps=4,
              neuron=dict(type='LIF', decay=0.5, v_threshold=1.0, surrogate='atan', alpha=2.0, detach_reset=True),
-             dstsp=None, encoder_kernel=3, cpg_neurons=10, cpg_w_max=10000.0, dropout=0.1))
+             pruning=None, encoder_kernel=3, cpg_neurons=10, cpg_w_max=10000.0, dropout=0.1))

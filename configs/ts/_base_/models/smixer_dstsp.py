@@ -7,5 +7,5 @@
 # - P_t = 0.5 keeps 2 of the 4 maps (pruning steps removes input features), P_s = 0.3 prunes 30% of the positions.
 # Other options are the zoo's defaults (low-SIV pruning in training and inference, softmatch merge).
 _base_ = ['./smixer.py']
-model = dict(net=dict(dstsp=dict(_delete_=True, spatial_ratio=0.3, temporal_ratio=0.5, mixer_weight='crop',
-                                 order='original')))
+model = dict(net=dict(pruning=dict(_delete_=True, type='DSTSP', spatial_ratio=0.3, temporal_ratio=0.5,
+                                   mixer_weight='crop', order='original')))

@@ -1,5 +1,0 @@
-# The CPU-sized spikformerv2 of docs/families.md on the real Fashion-MNIST (28 x 28 x 1, 49 tokens at the mixer stages), with
-# the main job's recipe (smixer_fmnist.py): the equal-time comparison of the original, its "-> M" version trained from
-# scratch and "-> M + DSTSP" in docs/families.md. The variant's own architecture arguments are used (_delete_).
-_base_ = ['./smixer_fmnist.py']
-model = dict(backbone='spikformerv2-fmnist-m-dstsp', backbone_args=dict(_delete_=True, num_classes=10))
