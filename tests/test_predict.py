@@ -273,6 +273,26 @@ def test_event_predictor_classifies_each_recording():
         assert len(prediction.topk) == 3
 
 
+def test_nmnist_recordings_are_framed_as_the_event_model_was_trained():
+    """N-MNIST .bin files (here the shipped N-Fashion-MNIST test subset, simulated saccades) are read as 34 x 34
+    recordings and binned by time, as the dataset binned the model's training data; the same frames as the dataset's
+    (both through bin_events), and Fashion-MNIST's class names."""
+    from tasks.classification.datasets import NFashionMNIST
+
+    files = sorted((SAMPLES / "nfmnist-test-100" / "NMNIST" / "Test").glob("*/*.bin"))[:3]
+    predictor = create_predictor("smixer-nfmnist", pretrained=False)
+    assert isinstance(predictor, EventPredictor) and predictor.cfg.event_binning == "time"
+    for prediction, path in zip(predictor(files, topk=2), files):
+        assert prediction.details["format"] == "N-MNIST binary" and prediction.details["sensor_size"] == [34, 34]
+        assert prediction.details["binning"] == "time"
+        assert all(c.name == NFashionMNIST.CLASSES[c.index] for c in prediction.topk)
+    dataset = NFashionMNIST(data_root=str(SAMPLES / "nfmnist-test-100"), split="test", cache_dir=False)
+    frames, _ = predictor.preprocess(files[0])
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    info = next(i for i in infos if files[0].as_posix().endswith(i["event_path"]))
+    assert torch.equal(frames, torch.from_numpy(info["img"]).float())
+
+
 # ---------------------------------------------------------------------------------------------------- forecasts
 def _ts_config(train_file: Path = CAISO):
     import tasks.timeseries  # noqa: F401

@@ -11,8 +11,9 @@
 
 Models: ``--checkpoint`` takes folders written by ``tools/export.py`` (``config.json`` + ``model.safetensors``);
 ``--model`` registered variants with random weights (seeded by ``--seed``). Inputs: the first ``--num-images``
-Fashion-MNIST images of ``--split``, or (``siv``, ``tokens``) ``--events`` recordings binned into the model's
-event frames. The logic is in ``research.analysis``; docs/analysis.md shows every analysis.
+Fashion-MNIST images of ``--split``; for a model trained on N-Fashion-MNIST (simulated saccades) its first
+``--num-images`` test recordings; or (``siv``, ``tokens``) ``--events`` recordings binned into the model's event
+frames. The logic is in ``research.analysis``; docs/analysis.md shows every analysis.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from research.analysis import highlow, jitter, retention, siv, sparsity, tokens
-from research.analysis.inputs import fashion_mnist, normalise, recording_frames
+from research.analysis.inputs import fashion_mnist, nfmnist_recordings, normalise, recording_frames
 from research.analysis.models import STRATEGIES, load_model, require_token_stream
 from research.analysis.report import describe_model, write_report
 from tasks.common.cli import run_command
@@ -72,7 +73,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                          help="the first N Fashion-MNIST images of --split")
         sub.add_argument("--split", choices=("test", "train"), default="test")
         sub.add_argument("--data-root", help="folder with the Fashion-MNIST idx files (default: DATA_ROOT or "
-                                             "/usr/share/datasets/fashion-mnist)")
+                                             "/usr/share/datasets/fashion-mnist), or N-Fashion-MNIST's for an "
+                                             "event model trained on it")
         if name in WITH_EVENTS:
             sub.add_argument("--events", type=Path, nargs="+",
                              help="event recordings (AEDAT4, EVT2/EVT3 .raw, ...) instead of images; needs a model "
@@ -118,9 +120,16 @@ def _inputs(args: argparse.Namespace, model: nn.Module) -> Tuple[Tensor, Tensor,
         if model.in_chans != 2:
             raise ValueError(f"--events gives 2-polarity frames; {model.variant} takes {model.in_chans}-channel input "
                              f"(use a DVS model such as smixer-dvs128)")
-        frames = torch.stack([recording_frames(p, model.time_steps, model.img_size) for p in args.events])
+        binning = model.pretrained_cfg.event_binning
+        frames = torch.stack([recording_frames(p, model.time_steps, model.img_size, binning) for p in args.events])
         return frames, torch.full((len(frames),), -1), frames, dict(
-            events=[str(p) for p in args.events], frames=list(frames.shape[1:]), binning="event_count")
+            events=[str(p) for p in args.events], frames=list(frames.shape[1:]), binning=binning)
+    if model.pretrained_cfg.dataset == "nfmnist":
+        if args.split != "test":
+            raise ValueError("N-Fashion-MNIST models are analysed on the test recordings: drop --split")
+        frames, labels = nfmnist_recordings(args.num_images, model.time_steps, args.data_root)
+        return frames, labels, frames, dict(dataset="nfmnist (simulated saccades)", split="test",
+                                            recordings=len(frames), frames=list(frames.shape[1:]), binning="time")
     images, labels = fashion_mnist(args.split, args.num_images, args.data_root)
     if model.in_chans != 1 or model.img_size != 28:
         raise ValueError(f"Fashion-MNIST images are 1 x 28 x 28; {model.variant} takes {model.in_chans} x "
@@ -161,8 +170,9 @@ def run(args: argparse.Namespace, models: Dict[str, Tuple[nn.Module, Dict[str, A
     if name == "tokens":
         label, model = _one(models, name)
         result = tokens.kept_tokens(model, inputs, args.spatial_ratio, args.temporal_ratio)
+        kind = "recording" if shown.dim() == 5 else "image"
         titles = ([p.name for p in args.events] if getattr(args, "events", None)
-                  else [f"test image {i} (class {int(c)})" for i, c in enumerate(labels)])
+                  else [f"test {kind} {i} (class {int(c)})" for i, c in enumerate(labels)])
         return result, lambda p: tokens.plot_tokens(shown, result, p, titles, f"DSTSP P_s {args.spatial_ratio}, P_t "
                                                     f"{args.temporal_ratio} on {label}"), described
     if name == "sparsity":
@@ -178,6 +188,8 @@ def run(args: argparse.Namespace, models: Dict[str, Tuple[nn.Module, Dict[str, A
 def _what(described: Dict[str, Any]) -> str:
     if "events" in described:
         return f"{len(described['events'])} event recordings"
+    if "recordings" in described:
+        return f"{described['recordings']} N-Fashion-MNIST (simulated) test recordings"
     return f"{described['images']} Fashion-MNIST {described['split']} images"
 
 

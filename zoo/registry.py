@@ -30,6 +30,7 @@ class PretrainedCfg:
     paper_params_m: Optional[float] = None
     paper_top1: Optional[float] = None
     notes: str = ""
+    event_binning: str = "event_count"  # event models: T frames of equal event counts (DVS sets) or durations ('time')
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)

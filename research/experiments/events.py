@@ -53,6 +53,8 @@ STUDY: Dict[str, Tuple[str, Dict[str, Any]]] = {
     "random-is": ("4 of 8 steps at random, inside the stem (control)", _dstsp("in_stem", choice="random")),
     "uniform-is": ("4 of 8 steps evenly spaced, inside the stem (control)", _dstsp("in_stem", choice="uniform")),
     "first-is": ("the first 4 of 8 steps, inside the stem (control)", _dstsp("in_stem", choice="first")),
+    "ssa-t8": ("spiking self-attention instead of the token mixer (Spikformer's), 8 bins",
+               {"model.backbone_args.mixer": "ssa"}),
     "tp": ("TP-Spikformer, keep 0.7 of the tokens per block, 8 bins",
            {"model.backbone_args.pruning": dict(type="TPSpikformer", keep_ratio=0.7, mixer_weight="crop")}),
 }

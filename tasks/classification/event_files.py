@@ -33,7 +33,9 @@ __all__ = ["EventRecording", "read_event_file", "EVENT_SUFFIXES", "SENSORS", "EV
 EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("p", np.int64), ("t", np.int64)])
 FAERY_FORMATS = {".aedat4": "AEDAT 4", ".raw": "Prophesee EVT 2/3", ".dat": "Prophesee DAT", ".es": "Event Stream"}
 TABLE_FORMATS = {".npy": "numpy array", ".npz": "numpy archive", ".csv": "CSV table"}
-EVENT_SUFFIXES = tuple(FAERY_FORMATS) + tuple(TABLE_FORMATS)
+NMNIST_FORMAT = {".bin": "N-MNIST binary"}  # N-MNIST, N-Caltech101, N-Fashion-MNIST (simulated saccades)
+EVENT_SUFFIXES = tuple(FAERY_FORMATS) + tuple(TABLE_FORMATS) + tuple(NMNIST_FORMAT)
+NMNIST_SENSOR = (34, 34)  # N-MNIST's: a .bin file whose events fit it is taken to be an N-MNIST recording
 FIELDS = ("x", "y", "t", "p")
 
 # Resolutions (width, height) of common event cameras, smallest first: the sensor assumed for a file that does not
@@ -83,11 +85,24 @@ def read_event_file(path: Union[str, Path], sensor_size: Optional[Size] = None) 
         sensor_size = _check_size(sensor_size)
     if suffix in FAERY_FORMATS:
         events, recorded = _read_faery(path)
+    elif suffix in NMNIST_FORMAT:
+        events, recorded = _read_nmnist(path)
     else:
         events, recorded = _to_events(_read_table(path), path), None
     size, source = _sensor(events, sensor_size, recorded, path)
     check_events(events, (*size, 2), str(path))
-    return EventRecording(str(path), FAERY_FORMATS.get(suffix) or TABLE_FORMATS[suffix], events, size, source)
+    name = FAERY_FORMATS.get(suffix) or TABLE_FORMATS.get(suffix) or NMNIST_FORMAT[suffix]
+    return EventRecording(str(path), name, events, size, source)
+
+
+def _read_nmnist(path: Path) -> Tuple[np.ndarray, Optional[Size]]:
+    """An N-MNIST-format file (5-byte events, no header): its events, and N-MNIST's 34 x 34 sensor when they fit
+    it (else ``None``: a larger sensor, e.g. N-Caltech101's, inferred as for other files)."""
+    from .datasets.nmnist import OVERFLOW_Y, read_nmnist_file
+
+    events = read_nmnist_file(path, sensor_size=(256, OVERFLOW_Y))  # the format's own limits
+    fits = not len(events) or (events["x"].max() < NMNIST_SENSOR[0] and events["y"].max() < NMNIST_SENSOR[1])
+    return events, NMNIST_SENSOR if fits else None
 
 
 def _check_size(size: Sequence[int]) -> Size:

@@ -32,15 +32,17 @@ from zoo.publish import LIBRARY_NAME, LICENSE, provenance
 from .datasets.fashion_mnist import read_idx
 
 __all__ = ["export_checkpoint", "backbone_from_checkpoint", "describe_data", "evaluate", "sample_accuracy",
-           "sample_metric", "Measured", "model_card", "SAMPLE_FILES"]
+           "sample_metric", "event_sample_accuracy", "Measured", "model_card", "SAMPLE_FILES"]
 
 SAMPLE_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")  # a shipped idx test subset
 _DATASETS = {"CIFAR10": "cifar10", "CIFAR100": "cifar100", "FashionMNIST": "fashion-mnist",
-             "ImageFolder": "imagenet-1k", "DVS128Gesture": "dvs128-gesture", "CIFAR10DVS": "cifar10-dvs"}
+             "ImageFolder": "imagenet-1k", "DVS128Gesture": "dvs128-gesture", "CIFAR10DVS": "cifar10-dvs",
+             "NFashionMNIST": "nfmnist", "NMNIST": "nmnist"}
 # zoo dataset name -> (Hugging Face dataset id, display name) for the card's front matter
 _HUB_DATASETS = {"fashion-mnist": ("zalando-datasets/fashion_mnist", "Fashion-MNIST"),
                  "cifar10": ("uoft-cs/cifar10", "CIFAR-10"), "cifar100": ("uoft-cs/cifar100", "CIFAR-100"),
-                 "imagenet-1k": ("ILSVRC/imagenet-1k", "ImageNet-1k")}
+                 "imagenet-1k": ("ILSVRC/imagenet-1k", "ImageNet-1k"),
+                 "nfmnist": ("nfmnist", "N-Fashion-MNIST (simulated saccades)")}
 
 
 @dataclass
@@ -76,7 +78,9 @@ def export_checkpoint(cfg: Config, config_path: Path, checkpoint: Path, out: Pat
         results.append(Measured(dict(metrics), "test", "the config's test split, metrics given to the export"))
     if samples is not None:
         key, value, images = sample_metric(model, samples)
-        where = (f"`{samples.as_posix()}` (the first {images} test images), the exported model on pixels / 255 "
+        where = (f"`{samples.as_posix()}` (the first {images} test recordings), each framed as tools/predict.py "
+                 f"frames it" if (samples / "NMNIST").is_dir() else
+                 f"`{samples.as_posix()}` (the first {images} test images), the exported model on pixels / 255 "
                  f"normalised with its pretrained_cfg")
         results.append(Measured({key: value}, f"test[:{images}]", where))
     recorded = {k: v for result in results for k, v in result.metrics.items()}
@@ -124,11 +128,15 @@ def describe_data(cfg: Config, model: torch.nn.Module) -> None:
         info.std = tuple(round(v / 255.0, 4) for v in pre["std"])
     else:
         info.mean, info.std = (0.0,) * model.in_chans, (1.0,) * model.in_chans
-    dataset_type = cfg.test_dataloader.dataset.get("type", "")
-    info.dataset = _DATASETS.get(dataset_type, dataset_type)
+    dataset = cfg.test_dataloader.dataset
+    info.dataset = _DATASETS.get(dataset.get("type", ""), dataset.get("type", ""))
+    if model.in_chans == 2:  # event frames: how the recordings were binned into them
+        info.event_binning = dataset.get("binning", "event_count")
     info.hf_hub_id = None
     info.paper_params_m = info.paper_top1 = None  # those are the paper's numbers for the registered variant
-    info.notes = "exported from an mmengine checkpoint by tools/export.py"
+    info.notes = "exported from an mmengine checkpoint by tools/export.py" + (
+        "; N-Fashion-MNIST is simulated saccade events, not a recording (docs/events.md)"
+        if info.dataset == "nfmnist" else "")
 
 
 def evaluate(cfg: Config, checkpoint: Path) -> Tuple[Dict[str, float], int]:
@@ -143,7 +151,11 @@ def evaluate(cfg: Config, checkpoint: Path) -> Tuple[Dict[str, float], int]:
 
 def sample_accuracy(model: torch.nn.Module, folder: Path, batch_size: int = 250) -> Tuple[float, int]:
     """Top-1 (%) of a zoo classifier on the idx test files :data:`SAMPLE_FILES` in ``folder``, fed as a user feeds
-    it (pixels / 255, normalised with its ``pretrained_cfg``), and the number of images."""
+    it (pixels / 255, normalised with its ``pretrained_cfg``), and the number of images; or, for a folder in
+    N-MNIST's layout (``<folder>/NMNIST/Test/<label>/<id>.bin``), on those recordings (:func:`event_sample_accuracy`).
+    """
+    if (folder / "NMNIST").is_dir():
+        return event_sample_accuracy(model, folder)
     images_path, labels_path = (folder / name for name in SAMPLE_FILES)
     for path in (images_path, labels_path):
         if not path.is_file():
@@ -163,10 +175,41 @@ def sample_accuracy(model: torch.nn.Module, folder: Path, batch_size: int = 250)
     return round(100.0 * correct / len(labels), 2), len(labels)
 
 
+def event_sample_accuracy(model: torch.nn.Module, folder: Path) -> Tuple[float, int]:
+    """Top-1 (%) of an event classifier on the recordings ``<folder>/NMNIST/Test/<label>/*.bin`` (the label is the
+    folder's), each framed as ``tools/predict.py`` frames it (:func:`tasks.classification.predict.event_frames`, the
+    binning of the model's ``pretrained_cfg``), and the number of recordings."""
+    from .event_files import read_event_file
+    from .predict import event_frames
+
+    files = sorted((folder / "NMNIST" / "Test").glob("*/*.bin"))
+    if not files:
+        raise FileNotFoundError(f"{folder} holds no recordings NMNIST/Test/<label>/<id>.bin")
+    cfg, correct = model.pretrained_cfg, 0
+    model.eval()
+    with torch.no_grad():
+        for path in files:
+            frames, _ = event_frames(read_event_file(path), cfg.time_steps, cfg.input_size[1], cfg.event_binning)
+            correct += int(model(torch.from_numpy(frames).float()[None]).argmax(1).item() == int(path.parent.name))
+    return round(100.0 * correct / len(files), 2), len(files)
+
+
 def sample_metric(model: torch.nn.Module, folder: Path) -> Tuple[str, float, int]:
     """``(<folder name>/accuracy/top1, top-1 %, images)``: the subset metric as ``config.json`` records it."""
     top1, images = sample_accuracy(model, folder)
     return f"{folder.name}/accuracy/top1", top1, images
+
+
+_EVENT_DATA = [
+    "## The data, and real sensors", "",
+    "Trained on N-Fashion-MNIST (simulated saccades): Fashion-MNIST's images turned into events by simulating "
+    "N-MNIST's protocol (three 105 ms saccades of a 34 x 34 DVS pixel array, an ESIM / v2e pixel model; "
+    "docs/events.md). No camera recorded these events. A recording is binned into T frames of equal duration over "
+    "its whole length, of the centred square of its sensor, downsampled to the input size: a real recording should "
+    "show one object filling most of that square for about 315 ms of sensor or object motion. A larger sensor "
+    "(DVS128, DAVIS346, 640 x 480) is downsampled by a large factor, a longer recording stretches each bin, and "
+    "real sensors add noise and motion this simulation does not have: expect lower accuracy than measured here, and "
+    "fine-tune on recordings of your own sensor.", ""]
 
 
 def _hub_dataset(dataset: str) -> Tuple[str, str]:
@@ -233,6 +276,7 @@ def model_card(name: str, model: torch.nn.Module, cfg: Config, config_path: Path
         f"| classes | {info.num_classes} |",
         f"| dataset | {info.dataset} |",
         f"| neuron | {json.dumps(model.init_args['neuron'])} |", "",
+        *(_EVENT_DATA if info.dataset == "nfmnist" else []),
         "## Training recipe", "", "| | |", "|---|---|", *_recipe(cfg, meta), "",
         "## Measured metrics", "",
     ]
@@ -243,10 +287,15 @@ def model_card(name: str, model: torch.nn.Module, cfg: Config, config_path: Path
     else:
         lines.append("Not evaluated at export time.")
     lines += ["", *provenance(config_path, checkpoint, trained_by, command)]
+    shape = f"[B, {info.input_size[0]}, {info.input_size[1]}, {info.input_size[2]}]"
+    feed = (f"frames [B, {info.time_steps}, {shape[4:]}: ON / OFF event counts ({info.event_binning} bins)"
+            if info.input_size[0] == 2 else f"images {shape}, pixels / 255 normalised with mean {info.mean} and std "
+                                             f"{info.std}")
     lines += ["", "## Usage", "", "```python", "import zoo", "",
               f"model = zoo.load('{name}')  # " + ("the weights that ship with smixer-zoo, or this folder's path"
                                                      if name == model.variant else "this folder, or its Hub repo id"),
-              f"logits = model(images)  # images [B, {info.input_size[0]}, {info.input_size[1]}, {info.input_size[2]}],"
-              f" pixels / 255 normalised with mean {info.mean} and std {info.std}", "```", "",
+              f"logits = model(x)  # {feed}", "```", "",
+              *([f"A recording: `python tools/predict.py {name} RECORDING` (N-MNIST .bin, AEDAT4, EVT2/3, .es, "
+                 f"npy/npz/csv).", ""] if info.input_size[0] == 2 else []),
               "Paper: Dynamic Spatial-Temporal Spiking Pruning for the Spiking-token Mixer (DSTSP).", ""]
     return _front_matter(name, model, results) + "\n" + "\n".join(lines)

@@ -36,7 +36,7 @@ import zoo
 from tasks.common.images import IMAGE_SUFFIXES, decode_image
 from zoo.registry import PretrainedCfg, is_model
 
-from .datasets import CIFAR10DVS, DVS128Gesture, FashionMNIST, bin_events
+from .datasets import CIFAR10DVS, DVS128Gesture, FashionMNIST, NFashionMNIST, bin_events
 from .event_files import EVENT_SUFFIXES, EventRecording, Size, read_event_file
 
 __all__ = ["ClsPredictor", "ImagePredictor", "EventPredictor", "ClsPrediction", "ClassScore", "create_predictor",
@@ -47,8 +47,8 @@ __all__ = ["ClsPredictor", "ImagePredictor", "EventPredictor", "ClsPrediction", 
 BINNING = "event_count"  # how the DVS dataset configs bin their recordings (EventFrameDataset's default)
 # Class names by pretrained_cfg.dataset (the registered variants' names and tools/export.py's).
 _CLASS_NAMES = {"cifar10": CIFAR10DVS.CLASSES, "cifar10dvs": CIFAR10DVS.CLASSES, "cifar10-dvs": CIFAR10DVS.CLASSES,
-                "fashion-mnist": FashionMNIST.CLASSES, "dvs128": DVS128Gesture.CLASSES,
-                "dvs128-gesture": DVS128Gesture.CLASSES}
+                "fashion-mnist": FashionMNIST.CLASSES, "nfmnist": NFashionMNIST.CLASSES,
+                "dvs128": DVS128Gesture.CLASSES, "dvs128-gesture": DVS128Gesture.CLASSES}
 
 
 @dataclass(frozen=True)
@@ -197,20 +197,24 @@ def centre_square(recording: EventRecording) -> Tuple[np.ndarray, int, Tuple[int
     return inside, side, (x0, y0)
 
 
-def event_frames(recording: EventRecording, time_steps: int, size: int) -> Tuple[np.ndarray, Dict[str, Any]]:
+def event_frames(recording: EventRecording, time_steps: int, size: int, binning: str = BINNING
+                 ) -> Tuple[np.ndarray, Dict[str, Any]]:
     """A recording -> frames ``[time_steps, 2, size, size]`` int16 (ON / OFF counts) of its centred square, and how
-    many events went in. Raises if there are fewer events than frames, or if a count overflows int16."""
+    many events went in. ``binning``: frames of equal event counts (``event_count``, the remainder left out) or of
+    equal durations over the whole recording (``time``), as the model's training data was binned. Raises if there are
+    fewer events than frames, or if a count overflows int16."""
     events, side, corner = centre_square(recording)
-    binned = len(events) // time_steps * time_steps  # equal-count bins: the remainder is left out
-    if not binned:
+    if len(events) < time_steps:
         raise ValueError(f"{recording.path}: {len(events)} events in the model's view (the centred {side} x {side} "
                          f"square of the sensor), fewer than its {time_steps} frames; nothing to classify")
-    frames = bin_events(events, (side, side, 2), time_steps, size, BINNING)
-    if int(frames.sum(dtype=np.int64)) != binned:
-        raise ValueError(f"{recording.path}: {binned} events in {time_steps} frames of {size} x {size} overflow the "
+    frames = bin_events(events, (side, side, 2), time_steps, size, binning)
+    binned = int(frames.sum(dtype=np.int64))
+    expected = len(events) // time_steps * time_steps if binning == "event_count" else binned
+    if binned != expected or int(frames.max()) >= np.iinfo(np.int16).max:
+        raise ValueError(f"{recording.path}: {expected} events in {time_steps} frames of {size} x {size} overflow the "
                          f"int16 counts of the binning; classify a shorter part of the recording")
     return frames, dict(view=dict(x0=corner[0], y0=corner[1], side=side), events_in_view=len(events),
-                        events_binned=binned)
+                        events_binned=binned, binning=binning)
 
 
 class EventPredictor(ClsPredictor):
@@ -233,7 +237,7 @@ class EventPredictor(ClsPredictor):
     def preprocess(self, path: Path) -> Tuple[Tensor, Dict[str, Any]]:
         """A recording -> frames ``[T, 2, size, size]`` float32."""
         recording = read_event_file(path, self.sensor_size)
-        frames, binned = event_frames(recording, self.cfg.time_steps, self.cfg.input_size[1])
+        frames, binned = event_frames(recording, self.cfg.time_steps, self.cfg.input_size[1], self.cfg.event_binning)
         return torch.from_numpy(frames).float(), {**recording.summary(), **binned}
 
 

@@ -125,7 +125,8 @@ register_model("smixer-fmnist-l", PretrainedCfg(**_FMNIST), **{**_FMNIST_ARCH, "
 # 4 heads, I-LIF: sized so that equal-time runs on a 2-core CPU see about an epoch (docs/events.md). DSTSP: time
 # 8 -> 4 steps inside the stem (its full-resolution layers dominate the cost), P_s 0.3 (64 -> 44 tokens).
 _NFMNIST = dict(dataset="nfmnist", num_classes=10, input_size=(2, 32, 32), mean=(0.0, 0.0), std=(1.0, 1.0),
-                time_steps=8, notes="N-Fashion-MNIST: simulated saccade events, not a recording (docs/events.md)")
+                time_steps=8, event_binning="time",
+                notes="N-Fashion-MNIST: simulated saccade events, not a recording (docs/events.md)")
 _NFMNIST_ARCH = dict(img_size=32, in_chans=2, embed_dim=32, depth=2, num_heads=4, downsample=4, neuron=_ILIF)
 register_model("smixer-nfmnist", PretrainedCfg(**_NFMNIST), **_NFMNIST_ARCH)(SMixer)
 register_model("smixer-nfmnist-dstsp", PretrainedCfg(**_NFMNIST), **_NFMNIST_ARCH,
