@@ -171,7 +171,8 @@ def test_frames_hold_the_events_of_the_centred_square():
     assert 0 < n < len(x)
     frames, details = event_frames(recording, 16, 48)
     assert frames.shape == (16, 2, 48, 48)
-    assert details == {"view": {"x0": 43, "y0": 0, "side": 260}, "events_in_view": n, "events_binned": n // 16 * 16}
+    assert details == {"view": {"x0": 43, "y0": 0, "side": 260}, "events_in_view": n, "events_binned": n // 16 * 16,
+                       "binning": "event_count"}
     np.testing.assert_array_equal(frames.reshape(16, -1).sum(1), n // 16)
     kept_x, kept_y, kept_p = x[inside][: n // 16 * 16], y[inside][: n // 16 * 16], p[inside][: n // 16 * 16]
     expected = np.zeros((2, 48, 48), np.int64)
@@ -216,8 +217,9 @@ def _events_table(**columns) -> np.ndarray:
 
 @pytest.mark.parametrize("name, write, match", [
     ("missing.aedat4", None, r"input not found: .*missing.aedat4"),
-    ("rec.bin", b"\x00" * 8, r"rec.bin: unknown input type '.bin'; smixer-dvs128 classifies event recordings "
+    ("rec.dvs", b"\x00" * 8, r"rec.dvs: unknown input type '.dvs'; smixer-dvs128 classifies event recordings "
                              r"\(.aedat4, .raw"),
+    ("cut.bin", b"\x00" * 8, r"cut.bin is 8 bytes, not a multiple of 5 \(N-MNIST events are 5 bytes\): truncated"),
     ("broken.aedat4", b"#!AER-DAT4.0\r\n garbage", r"broken.aedat4: cannot read it as AEDAT 4 \(.*\); the file is"),
     ("renamed.aedat4", "evt3", r"renamed.aedat4: cannot read it as AEDAT 4"),
     ("columns.npy", np.zeros((40, 4)), r"columns.npy: events must be a structured array \[N\] with fields x, y, t, p"),
@@ -250,9 +252,9 @@ def test_bad_event_inputs(tmp_path, name, write, match):
 
 def test_bad_sensor_sizes_and_reader_errors(tmp_path):
     one_line(FileNotFoundError, r"event recording not found: .*none.raw", read_event_file, tmp_path / "none.raw")
-    (tmp_path / "rec.bin").write_bytes(b"\x00")
-    one_line(ValueError, r"rec.bin: unknown event file type '.bin'; known: .aedat4, .raw, .dat, .es, .npy",
-             read_event_file, tmp_path / "rec.bin")
+    (tmp_path / "rec.dvs").write_bytes(b"\x00")
+    one_line(ValueError, r"rec.dvs: unknown event file type '.dvs'; known: .aedat4, .raw, .dat, .es, .npy",
+             read_event_file, tmp_path / "rec.dvs")
     one_line(ValueError, r"sensor_size must be \(width, height\) in pixels, got \(640, 0\)", read_event_file,
              EVENTS / "evt2_slice.raw", (640, 0))
     predictor = EventPredictor(_small("smixer-dvs128"), sensor_size=(320, 320))
