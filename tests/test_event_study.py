@@ -30,7 +30,8 @@ def test_study_variant_builds_what_it_says(variant):
     else:
         pruner = model.pruners[0]
         assert pruners == ["DSTSP"] and pruner.cfg.temporal_ratio == 0.5
-        assert model.blocks.placement.in_stem == variant.endswith(("-is", "-is-s"))
+        assert model.blocks.placement.in_stem == ("-is" in variant)
+        assert pruner.cfg.order == ("original" if variant == "dstsp-is-t" else "siv")
         assert (pruner.cfg.spatial_ratio == 0.3) == variant.endswith("-s")
         assert pruner.cfg.step_choice == {"random": "random", "uniform": "uniform", "first": "first"}.get(
             variant.split("-")[0], "siv")

@@ -288,7 +288,8 @@ def test_nmnist_recordings_are_framed_as_the_event_model_was_trained():
         assert prediction.details["format"] == "N-MNIST binary" and prediction.details["sensor_size"] == [34, 34]
         assert prediction.details["binning"] == "time"
         assert all(c.name == NFashionMNIST.CLASSES[c.index] for c in prediction.topk)
-    dataset = NFashionMNIST(data_root=str(SAMPLES / "nfmnist-test-100"), split="test", cache_dir=False)
+    dataset = NFashionMNIST(data_root=str(SAMPLES / "nfmnist-test-100"), split="test",
+                            time_steps=predictor.cfg.time_steps, cache_dir=False)
     frames, _ = predictor.preprocess(files[0])
     infos = [dataset.get_data_info(i) for i in range(len(dataset))]
     info = next(i for i in infos if files[0].as_posix().endswith(i["event_path"]))

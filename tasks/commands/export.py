@@ -44,7 +44,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     source.add_argument("--no-eval", action="store_true", help="export without test-set metrics")
     parser.add_argument("--samples", type=Path,
                         help=f"also record the top-1 on this idx test subset ({', '.join(SAMPLE_FILES)}: the first "
-                             f"images of the test split), e.g. data/samples/fashion-mnist-test-1000")
+                             f"images of the test split), e.g. data/samples/fashion-mnist-test-1000, or on event "
+                             f"recordings in N-MNIST's layout, e.g. data/samples/nfmnist-test-100")
     parser.add_argument("--trained-by", metavar="COMMAND", help="the command that trained the checkpoint, for the card")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction)
     return parser.parse_args(argv)
