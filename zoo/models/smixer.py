@@ -116,7 +116,7 @@ register_model("smixer-cifar10dvs-dstsp", PretrainedCfg(**_DVS, dataset="cifar10
 _FMNIST_ARCH = dict(img_size=28, in_chans=1, embed_dim=64, depth=2, num_heads=8, downsample=4, neuron=_ILIF)
 register_model("smixer-fmnist", PretrainedCfg(**_FMNIST), **_FMNIST_ARCH)(SMixer)
 register_model("smixer-fmnist-dstsp", PretrainedCfg(**_FMNIST), **_FMNIST_ARCH,
-               pruning=dict(type="DSTSP", temporal_ratio=0.5, placement="in_stem"))(SMixer)
+               pruning=dict(type="DSTSP", spatial_ratio=0.3, temporal_ratio=0.5, placement="in_stem"))(SMixer)
 # The larger Fashion-MNIST SMixer (shipped weights trained longer than the main job's): 4 blocks x 128 channels.
 register_model("smixer-fmnist-l", PretrainedCfg(**_FMNIST), **{**_FMNIST_ARCH, "embed_dim": 128, "depth": 4})(SMixer)
 
