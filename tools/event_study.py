@@ -36,8 +36,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-root", default=None, help="folder holding NMNIST/ (default: $DATA_ROOT/nfmnist, "
                                                           "else data/nfmnist)")
-    parser.add_argument("--train-subset", type=int, default=None, help="train on the first N recordings")
-    parser.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test recordings")
+    parser.add_argument("--train-subset", type=int, default=None,
+                        help="train on the first N recordings (a smoke test: N-MNIST's layout lists them by class, so a "
+                             "subset holds the first classes only)")
+    parser.add_argument("--test-subset", type=int, default=None, help="evaluate on the first N test recordings (idem)")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "work_dirs/events")
     parser.add_argument("--summarize", type=Path, nargs="+", default=None, metavar="RUN_DIR",
                         help="no training: merge the results of earlier runs (their --out-dir) into --out-dir")
