@@ -34,7 +34,7 @@ from .mixer import WEIGHT_MODES, EncoderBlock
 from .pruning import DSTSPConfig, DSTSPShorthand, Pruned, Pruner, build
 
 __all__ = ["Placement", "PruningOptions", "PruningSpec", "PrunedEncoder", "build_encoder", "smixer_encoder",
-           "check_stem_point", "upgrade_saved_args", "PRUNING_KEYWORDS"]
+           "check_stem_point", "upgrade_saved_args", "PRUNING_KEYWORDS", "pruner_aux_loss"]
 
 PlacementSpec = Union["Placement", str, Mapping[str, Any], None]
 
@@ -348,6 +348,13 @@ class PrunedEncoder(nn.Module):
         pruned = Pruned(kept, _compose_steps(state.step_index, steps),
                         _compose_tokens(state.token_index, steps, tokens))
         return pruned, (_Held(state, steps, tokens) if self.placement.pass_through else None)
+
+
+def pruner_aux_loss(model: nn.Module) -> Optional[Tensor]:
+    """The sum of the auxiliary losses of the last forward pass of every pruned encoder in ``model`` (``None`` when
+    no pruner has one): what the tasks add to their training loss as ``loss_pruner``."""
+    terms = [t for m in model.modules() if isinstance(m, PrunedEncoder) for t in [m.aux_loss()] if t is not None]
+    return sum(terms) if terms else None
 
 
 def build_encoder(make_block: Callable[[Optional[int]], nn.Module], depth: int, num_tokens: int, dim: int,

@@ -26,11 +26,10 @@ import numpy as np
 
 from tasks.common.cli import first_line
 
-from .datasets.events import check_events
+from .datasets.events import EVENT_DTYPE, check_events
 
 __all__ = ["EventRecording", "read_event_file", "EVENT_SUFFIXES", "SENSORS", "EVENT_DTYPE"]
 
-EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("p", np.int64), ("t", np.int64)])
 FAERY_FORMATS = {".aedat4": "AEDAT 4", ".raw": "Prophesee EVT 2/3", ".dat": "Prophesee DAT", ".es": "Event Stream"}
 TABLE_FORMATS = {".npy": "numpy array", ".npz": "numpy archive", ".csv": "CSV table"}
 NMNIST_FORMAT = {".bin": "N-MNIST binary"}  # N-MNIST, N-Caltech101, N-Fashion-MNIST (simulated saccades)

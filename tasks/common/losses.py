@@ -5,7 +5,7 @@ from typing import Dict
 
 from torch import Tensor, nn
 
-from zoo.encoder import PrunedEncoder
+from zoo.encoder import pruner_aux_loss
 
 __all__ = ["with_pruner_losses"]
 
@@ -13,6 +13,5 @@ __all__ = ["with_pruner_losses"]
 def with_pruner_losses(model: nn.Module, losses: Dict[str, Tensor]) -> Dict[str, Tensor]:
     """``losses`` plus ``loss_pruner``, the sum of the auxiliary losses of every pruned encoder in ``model`` from
     its last forward pass, when any pruner has one (mmengine adds every ``loss*`` entry to the total)."""
-    terms = [term for encoder in model.modules() if isinstance(encoder, PrunedEncoder)
-             for term in [encoder.aux_loss()] if term is not None]
-    return dict(losses, loss_pruner=sum(terms)) if terms else losses
+    aux = pruner_aux_loss(model)
+    return losses if aux is None else dict(losses, loss_pruner=aux)

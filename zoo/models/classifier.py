@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
-from ..encoder import PrunedEncoder
+from ..encoder import PrunedEncoder, pruner_aux_loss
 from ..pruning import Pruner
 
 __all__ = ["SpikingImageClassifier"]
@@ -97,8 +97,7 @@ class SpikingImageClassifier(nn.Module, ABC):
 
     def aux_loss(self) -> Optional[Tensor]:
         """The sum of the pruners' auxiliary losses of the last forward pass (``None`` when none has one)."""
-        terms = [t for e in self.pruned_encoders().values() for t in [e.aux_loss()] if t is not None]
-        return sum(terms) if terms else None
+        return pruner_aux_loss(self)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.forward_head(self.forward_features(x))

@@ -40,10 +40,11 @@ from zoo.fileio import write_atomic
 
 from .base import ClsBaseDataset, check_dir, check_int, check_root
 
-__all__ = ["EventFrameDataset", "DVS128Gesture", "CIFAR10DVS", "bin_events", "check_events"]
+__all__ = ["EventFrameDataset", "DVS128Gesture", "CIFAR10DVS", "bin_events", "check_events", "EVENT_DTYPE"]
 
 BINNINGS = ("event_count", "time")
 FIELDS = ("x", "y", "p", "t")
+EVENT_DTYPE = np.dtype([(f, np.int64) for f in FIELDS])  # structured events as every reader returns them
 
 
 def check_events(events: Any, sensor_size: Sequence[int], where: str = "events") -> None:
@@ -271,7 +272,6 @@ class DVS128Gesture(EventFrameDataset):
     LAYOUT = ("<data_root>/DVSGesture/{ibmGestureTrain, ibmGestureTest}/user<NN>_<lighting>/<label>.npy "
               "(tonic's preprocessed DVS128 Gesture: events [N, 4] = x, y, p, t in ms)")
     FILE_FORMAT = "a .npy array [N, 4] of integers x, y, p, t (ms)"
-    DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("p", np.int64), ("t", np.int64)])
 
     def _check_layout(self, folder: Path) -> None:
         split = check_dir(folder / ("ibmGestureTrain" if self.split == "train" else "ibmGestureTest"), self.LAYOUT)
@@ -304,7 +304,7 @@ class DVS128Gesture(EventFrameDataset):
             raise ValueError("NaN, inf or fractional values")
         events = raw.astype(np.int64)
         events[:, 3] *= 1000
-        return rfn.unstructured_to_structured(events, self.DTYPE)
+        return rfn.unstructured_to_structured(events, EVENT_DTYPE)
 
 
 @DATASETS.register_module()

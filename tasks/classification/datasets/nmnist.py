@@ -36,12 +36,11 @@ from tasks.registry import DATASETS
 from zoo.fileio import write_atomic
 
 from .base import check_int
-from .events import EventFrameDataset, check_events
+from .events import EVENT_DTYPE, EventFrameDataset, check_events
 
 __all__ = ["NMNIST", "NFashionMNIST", "read_nmnist_file", "write_nmnist_file", "encode_nmnist", "EVENT_DTYPE",
            "SENSOR_SIZE", "OVERFLOW_Y", "OVERFLOW_STEP", "default_nfmnist_root"]
 
-EVENT_DTYPE = np.dtype([("x", np.int64), ("y", np.int64), ("p", np.int64), ("t", np.int64)])
 SENSOR_SIZE = (34, 34)  # N-MNIST: 28 x 28 digits plus the saccades' excursion
 OVERFLOW_Y = 240  # an event with this y address marks a timestamp overflow
 OVERFLOW_STEP = 2 ** 13  # what tonic (after Orchard's eventvision.py) adds to later timestamps at each marker
